@@ -1,0 +1,1 @@
+"""The demo company seeded by ``tecnico demo seed`` (and ``make demo``)."""

@@ -1,0 +1,1 @@
+"""Our own web pages: templates, static JavaScript and CSS, strict headers."""

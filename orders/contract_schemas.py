@@ -1,0 +1,132 @@
+"""Pydantic shapes of orders under contracts: SLA lists, appointments, maintenance visits,
+contract invoicing runs and profit and loss. Decimals leave as strings."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import AwareDatetime, BaseModel, Field, PlainSerializer
+
+from orders.billing.schemas import InvoiceRead
+
+Amount = Annotated[Decimal, PlainSerializer(lambda v: format(v, "f"), return_type=str,
+                                            when_used="json")]
+
+
+# --- SLA -----------------------------------------------------------------------------------------
+
+
+class SlaOrderRead(BaseModel):
+    order_id: int
+    number: str
+    status: str
+    priority: str
+    customer_id: int
+    customer_name: str
+    contract_id: int | None
+    response_due_at: datetime
+    state: str = Field(description="at_risk or breached")
+    remaining_minutes: int = Field(
+        description="business minutes left in the contract's calendar; negative: past due")
+
+
+# --- appointments --------------------------------------------------------------------------------
+
+
+class AppointmentPropose(BaseModel):
+    start: AwareDatetime = Field(description="the proposed visit time (in the future)")
+    technician_id: int | None = Field(None, description="the technician who will go")
+
+
+class ReleasedRead(BaseModel):
+    order_id: int
+    number: str
+    appointment_start: datetime
+    proposed_at: datetime
+    deadline: datetime
+
+
+class ReleaseResult(BaseModel):
+    released: list[ReleasedRead]
+
+
+# --- maintenance visits --------------------------------------------------------------------------
+
+
+class GenerateVisits(BaseModel):
+    until: date = Field(description="generate the visits due up to this day (inclusive)")
+
+
+class GeneratedRead(BaseModel):
+    order_id: int
+    number: str
+    contract_id: int
+    contract_number: str
+    contract_line_id: int
+    due_date: date
+    earliest: date
+    latest: date
+
+
+class SkippedLineRead(BaseModel):
+    contract_id: int
+    contract_number: str
+    contract_line_id: int
+    reason: str
+
+
+class VisitRun(BaseModel):
+    created: list[GeneratedRead]
+    already_generated: int
+    skipped: list[SkippedLineRead]
+
+
+# --- contract invoicing --------------------------------------------------------------------------
+
+
+class InvoiceContracts(BaseModel):
+    until: date = Field(description="issue the periods starting up to this day (inclusive)")
+    contract_id: int | None = Field(None, description="only this contract (409 if suspended)")
+
+
+class SkippedRead(BaseModel):
+    contract_id: int
+    contract_number: str
+    reason: str
+    adjustment_id: int | None = None
+
+
+class InvoiceRun(BaseModel):
+    invoices: list[InvoiceRead] = Field(description="period invoices issued")
+    adjustments: list[InvoiceRead] = Field(
+        description="invoices (positive) and credit notes (negative) of prorated changes")
+    already_invoiced: int = Field(description="due periods found invoiced already")
+    skipped: list[SkippedRead]
+
+
+# --- profit and loss -----------------------------------------------------------------------------
+
+
+class PnlMonthRead(BaseModel):
+    month: str = Field(description="YYYY-MM")
+    contract_revenue: Amount
+    extras_revenue: Amount
+    revenue: Amount
+    parts_cost: Amount
+    labour_cost: Amount
+    travel_cost: Amount
+    cost: Amount
+    profit: Amount
+
+
+class PnlRead(BaseModel):
+    contract_id: int
+    contract_number: str
+    currency: str
+    from_: date = Field(serialization_alias="from")
+    to: date
+    travel_basis: str
+    months: list[PnlMonthRead]
+    totals: PnlMonthRead
