@@ -25,11 +25,9 @@ demo: export TECNICO_COMPANY_ADDRESS ?= Rua Lopes Chaves, 120|01154-010 São Pau
 demo: install
 	mkdir -p var
 	$(TECNICO) db upgrade
-	$(TECNICO) demo seed --if-empty
-	@echo ""
-	@echo "  API docs (OpenAPI): http://$(HOST):$(PORT)/docs"
-	@echo "  Orders:             http://$(HOST):$(PORT)/orders  (Authorization: Bearer <token>)"
-	@echo "  Tokens of the demo users (admin, dispatcher, billing, tec01): var/demo-tokens.txt"
+	@# Prints the URLs of the API docs, the planned day's board and a route list (kept in
+	@# var/demo-urls.txt; shown again when the database is already seeded).
+	$(TECNICO) demo seed --if-empty --base-url http://$(HOST):$(PORT)
 	@echo ""
 	$(TECNICO) serve --host $(HOST) --port $(PORT)
 

@@ -15,8 +15,8 @@ from dispatch.core.db import make_engine, make_sessionmaker
 from dispatch.core.problems import install_problem_handlers
 from dispatch.core.settings import Settings, get_settings
 from dispatch.core.web import CurrentUser
-from dispatch.events import EventHub
-from dispatch.scheduling.runs import JobRunner
+from dispatch.events import EventHub, RelayedEventHub, uses_redis
+from dispatch.scheduling.runs import JobRunner, heartbeat_every, stale_threshold
 
 # Paths any caller may reach; every other route names its roles with require_role.
 PUBLIC_PATHS = frozenset({"/health", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json",
@@ -47,10 +47,15 @@ def me(user: CurrentUser) -> Me:
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    events = app.state.events
+    if isinstance(events, RelayedEventHub):
+        events.start()
     yield
     # Running scheduling runs stop with their best plan (cancelled) instead of holding the
-    # process until their time limit.
+    # process until their time limit (runs on Celery workers go on).
     app.state.runner.shutdown(wait=False)
+    if isinstance(events, RelayedEventHub):
+        events.close()
 
 
 def create_app(
@@ -78,10 +83,20 @@ def create_app(
     app.state.sessionmaker = sessionmaker_
     app.state.clock = clock or SystemClock()
     # Live updates for the board (dispatch.events); handlers publish after their commit.
-    app.state.events = EventHub()
-    # The embedded pool that executes scheduling runs (dispatch.scheduling.runs).
-    app.state.runner = JobRunner(sessionmaker_, app.state.clock, settings,
-                                 workers=settings.worker_threads, events=app.state.events)
+    # With a Redis broker they are shared with the other API processes and the workers.
+    app.state.events = (RelayedEventHub(settings.broker_url, settings.events_channel)
+                        if uses_redis(settings.broker_url) else EventHub())
+    # Who executes scheduling runs: Celery workers when a broker is set, else the embedded
+    # thread pool (dispatch.scheduling.runs).
+    if settings.broker_url:
+        from dispatch.scheduling.celery_jobs import CeleryRunner
+
+        app.state.runner = CeleryRunner(sessionmaker_, app.state.clock, settings,
+                                        events=app.state.events)
+    else:
+        app.state.runner = JobRunner(
+            sessionmaker_, app.state.clock, settings, workers=settings.worker_threads,
+            heartbeat_s=heartbeat_every(stale_threshold(settings)), events=app.state.events)
     install_problem_handlers(app)
     app.include_router(meta)
     for router in _routers():

@@ -95,6 +95,21 @@ def serve(host: str = "127.0.0.1", port: int = 8000, reload: bool = False) -> No
                 timeout_graceful_shutdown=5)
 
 
+@app.command()
+def worker(
+    concurrency: int = typer.Option(1, min=1, help="runs executed at once (one process each)"),
+    loglevel: str = typer.Option("info", help="debug, info, warning or error"),
+) -> None:
+    """Execute scheduling runs from TECNICO_BROKER_URL's queue (TECNICO_RUN_QUEUE)."""
+    settings = get_settings()
+    if not settings.broker_url:
+        _fail(RuntimeError("TECNICO_BROKER_URL is not set: without a broker the API runs "
+                           "scheduling jobs itself"))
+    from dispatch.scheduling.celery_jobs import run_worker
+
+    run_worker(settings, concurrency=concurrency, loglevel=loglevel)
+
+
 def main() -> None:
     app()
 

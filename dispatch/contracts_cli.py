@@ -1,7 +1,9 @@
 """``tecnico contracts ...``: the periodic jobs of contracts, for cron or by hand.
 
 ``invoice --until DATE`` issues the contract invoices due up to DATE and the
-pending prorated adjustments; ``generate-visits --until DATE`` creates the
+pending prorated adjustments; ``renew --until DATE`` renews the auto-renewing
+contracts whose term ends before DATE (indexed) and expires the others whose
+last day has passed; ``generate-visits --until DATE`` creates the
 preventive-maintenance orders due up to DATE; ``release-appointments``
 releases the appointments not confirmed in time. Each runs in one transaction
 (committed on success) and is safe to run again: nothing is issued twice.
@@ -10,16 +12,19 @@ releases the appointments not confirmed in time. Each runs in one transaction
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import NoReturn
 
 import typer
 
 from dispatch.core.clock import SystemClock
 from dispatch.core.db import make_engine, make_sessionmaker, session_scope
 from dispatch.core.errors import DomainError
+from dispatch.core.money import quantize
 from dispatch.core.settings import get_settings
 
-contracts_app = typer.Typer(help="Contract jobs: invoicing, maintenance visits, appointments.",
-                            no_args_is_help=True)
+contracts_app = typer.Typer(
+    help="Contract jobs: invoicing, renewals, maintenance visits, appointments.",
+    no_args_is_help=True)
 
 
 def _sessions():  # type: ignore[no-untyped-def]
@@ -39,7 +44,7 @@ def _day(value: str) -> datetime:
         raise typer.Exit(2) from None
 
 
-def _fail(exc: DomainError) -> None:
+def _fail(exc: DomainError) -> NoReturn:
     typer.secho(f"error: {exc.detail}", err=True, fg=typer.colors.RED)
     raise typer.Exit(2)
 
@@ -69,6 +74,39 @@ def invoice(
                        "were invoiced already")
     except DomainError as exc:
         _fail(exc)
+
+
+@contracts_app.command("renew")
+def renew(
+    until: str = typer.Option(..., help="renew the terms ending before this day, YYYY-MM-DD"),
+) -> None:
+    """Renew the auto-renewing contracts whose term ends before UNTIL (their price indexed)
+    and expire the others whose last day has passed. A contract that cannot be renewed (a
+    missing index month, an overlap) is left as it was and listed; the others are kept, and
+    the exit status is then 1 so that cron reports it."""
+    from contracts.service import run_renewals
+
+    day = _day(until).date()
+    try:
+        with session_scope(_sessions()) as session:
+            run = run_renewals(session, until=day, user_id=None, now=SystemClock().now())
+            for contract, change in run.renewed:
+                cur = contract.currency
+                indexed = "" if change is None else (
+                    f"\t{change.index_name} {quantize(change.old_price, cur)} -> "
+                    f"{quantize(change.new_price, cur)}")
+                typer.echo(f"{contract.number}\trenewed to {contract.end_date}\t"
+                           f"{quantize(contract.price_per_period, cur)} {cur}{indexed}")
+            for contract in run.expired:
+                typer.echo(f"{contract.number}\texpired on {contract.end_date}")
+            for contract, problem in run.failed:
+                typer.echo(f"failed {contract.number}: {problem['detail']}")
+            typer.echo(f"renewed {len(run.renewed)} contracts, expired {len(run.expired)}; "
+                       f"{len(run.failed)} could not be renewed")
+    except DomainError as exc:
+        _fail(exc)
+    if run.failed:
+        raise typer.Exit(1)
 
 
 @contracts_app.command("generate-visits")

@@ -12,15 +12,22 @@ none are named). Kinds in use: ``visits.changed`` (moves, status reports,
 publishing), ``run.updated`` (a scheduling run's status or progress).
 
 The last ``keep`` events are kept so that a client reconnecting with
-``Last-Event-ID`` misses nothing. One process only: with several app processes
-the same interface would fan out through Redis pub/sub.
+``Last-Event-ID`` misses nothing (ids are the process's own).
+
+With a Redis broker (several API processes, scheduling runs on Celery workers) the app holds
+a :class:`RelayedEventHub`: what a process publishes reaches its own listeners at once and
+the others' through a Redis pub/sub channel (``TECNICO_EVENTS_CHANNEL``); a worker sends its
+runs' progress with an :class:`EventRelay` alone.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import threading
+import time
+import uuid
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -29,8 +36,14 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
+log = logging.getLogger("tecnico.events")
+
 # A stream that falls this far behind is cut; the browser reconnects and reloads.
 QUEUE_LIMIT = 1000
+# Seconds the relay's listener waits for a message before looking whether it should stop,
+# and longest pause before it reconnects to a Redis that went away.
+RELAY_POLL_S = 0.5
+RELAY_RETRY_MAX_S = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +126,7 @@ class EventHub:
     def publish(self, kind: str, *, days: Iterable[date | str] = (), **data: Any) -> Event:
         """Send ``kind`` with JSON-able ``data`` to every listener; ``days`` the local dates
         the change concerns (empty: possibly any)."""
-        day_list = sorted({d.isoformat() if isinstance(d, date) else str(d) for d in days})
+        day_list = _day_list(days)
         payload = {**data, "days": day_list} if day_list else dict(data)
         with self._lock:
             self._last_id += 1
@@ -157,6 +170,103 @@ class EventHub:
             self._subscribers.clear()
         for sub in listeners:
             sub.offer(None)
+
+
+def uses_redis(url: str) -> bool:
+    """Whether a broker URL is a Redis one (whose pub/sub can relay events)."""
+    return url.startswith(("redis://", "rediss://"))
+
+
+def _day_list(days: Iterable[date | str]) -> list[str]:
+    return sorted({d.isoformat() if isinstance(d, date) else str(d) for d in days})
+
+
+class EventRelay:
+    """Sends events to the other processes over a Redis pub/sub channel. Sending never
+    fails the caller: a change is committed before it is told, so a Redis outage costs live
+    updates only (logged; no new attempt for :data:`RELAY_RETRY_MAX_S`, so that requests do
+    not each wait for a Redis that is gone)."""
+
+    def __init__(self, url: str, channel: str) -> None:
+        import redis
+
+        self.channel = channel
+        self.origin = uuid.uuid4().hex
+        self.redis = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5,
+                                          health_check_interval=30)
+        self._down_until = 0.0
+
+    def publish(self, kind: str, *, days: Iterable[date | str] = (), **data: Any) -> None:
+        if time.monotonic() < self._down_until:
+            return
+        message = json.dumps({"origin": self.origin, "kind": kind, "days": _day_list(days),
+                              "data": data}, default=str, separators=(",", ":"))
+        try:
+            self.redis.publish(self.channel, message)
+        except Exception as exc:  # noqa: BLE001 - see the class docstring
+            self._down_until = time.monotonic() + RELAY_RETRY_MAX_S
+            log.warning("could not relay events to Redis channel %s for %.0f s: %s: %s",
+                        self.channel, RELAY_RETRY_MAX_S, type(exc).__name__, exc)
+
+    def close(self) -> None:
+        self.redis.close()
+
+
+class RelayedEventHub(EventHub):
+    """An :class:`EventHub` shared by every process on one Redis channel: ``publish``
+    delivers here at once and relays; between :meth:`start` and :meth:`close` a listener
+    thread delivers what the other processes (API processes, Celery workers) publish."""
+
+    def __init__(self, url: str, channel: str, *, keep: int = 500) -> None:
+        super().__init__(keep=keep)
+        self.relay = EventRelay(url, channel)
+        self._stop = threading.Event()
+        self._listener: threading.Thread | None = None
+
+    def publish(self, kind: str, *, days: Iterable[date | str] = (), **data: Any) -> Event:
+        event = super().publish(kind, days=days, **data)
+        self.relay.publish(kind, days=days, **data)
+        return event
+
+    def start(self) -> None:
+        if self._listener is None:
+            self._listener = threading.Thread(target=self._listen, name="events-relay",
+                                              daemon=True)
+            self._listener.start()
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._listener is not None:
+            self._listener.join(timeout=5)
+        self.relay.close()
+        super().close()
+
+    def _listen(self) -> None:
+        pause = RELAY_POLL_S
+        while not self._stop.is_set():
+            pubsub = self.relay.redis.pubsub(ignore_subscribe_messages=True)
+            try:
+                pubsub.subscribe(self.relay.channel)
+                pause = RELAY_POLL_S
+                while not self._stop.is_set():
+                    message = pubsub.get_message(timeout=RELAY_POLL_S)
+                    if message is not None:
+                        self._deliver(message["data"])
+            except Exception:  # noqa: BLE001 - Redis went away: retry, slower each time
+                log.warning("events relay lost Redis; retrying in %.1f s", pause, exc_info=True)
+                self._stop.wait(pause)
+                pause = min(pause * 2, RELAY_RETRY_MAX_S)
+            finally:
+                pubsub.close()
+
+    def _deliver(self, raw: bytes | str) -> None:
+        try:
+            message = json.loads(raw)
+            if message["origin"] == self.relay.origin:
+                return  # ours: delivered when published
+            EventHub.publish(self, message["kind"], days=message["days"], **message["data"])
+        except (ValueError, KeyError, TypeError):
+            log.warning("ignoring a malformed event on %s: %r", self.relay.channel, raw)
 
 
 def get_events(request: Request) -> EventHub:

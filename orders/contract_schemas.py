@@ -10,6 +10,7 @@ from typing import Annotated
 from pydantic import AwareDatetime, BaseModel, Field, PlainSerializer
 
 from orders.billing.schemas import InvoiceRead
+from orders.schemas import OutDecimal
 
 Amount = Annotated[Decimal, PlainSerializer(lambda v: format(v, "f"), return_type=str,
                                             when_used="json")]
@@ -110,13 +111,22 @@ class InvoiceRun(BaseModel):
 
 
 class PnlMonthRead(BaseModel):
+    """Amounts net of VAT in the contract's currency; revenue = contract + extras, cost =
+    parts + labour + travel, profit = revenue - cost."""
+
     month: str = Field(description="YYYY-MM")
-    contract_revenue: Amount
-    extras_revenue: Amount
+    contract_revenue: Amount = Field(description="the contract's invoices (periods earned "
+                                                 "by day), adjustments, less credit notes")
+    extras_revenue: Amount = Field(description="invoices less credit notes of the orders "
+                                               "served under the contract")
     revenue: Amount
-    parts_cost: Amount
-    labour_cost: Amount
-    travel_cost: Amount
+    parts_cost: Amount = Field(description="parts at the cost recorded when used")
+    labour_cost: Amount = Field(description="every minute logged, travel time included, at "
+                                            "the technician's cost rate; service lines at "
+                                            "the labour type's cost rate")
+    travel_km: Amount = Field(description="kilometres driven (travel time entries' "
+                                          "distance_km); a distance, not money")
+    travel_cost: Amount = Field(description="travel_km at cost_per_km")
     cost: Amount
     profit: Amount
 
@@ -127,6 +137,6 @@ class PnlRead(BaseModel):
     currency: str
     from_: date = Field(serialization_alias="from")
     to: date
-    travel_basis: str
+    cost_per_km: OutDecimal = Field(description="settings.travel_cost_per_km, in the currency")
     months: list[PnlMonthRead]
     totals: PnlMonthRead

@@ -215,8 +215,8 @@ def _pnl(session: Any, settings: Any, clock: Any, contract_id: int, start: date 
          end: date | None) -> pnl.ContractPnl:
     tz = settings.default_timezone
     return pnl.contract_pnl(session, contract_id=contract_id, tz=tz,
-                            today=clock.now().astimezone(ZoneInfo(tz)).date(), start=start,
-                            end=end)
+                            today=clock.now().astimezone(ZoneInfo(tz)).date(),
+                            cost_per_km=settings.travel_cost_per_km, start=start, end=end)
 
 
 def _month(m: pnl.MonthPnl) -> cs.PnlMonthRead:
@@ -225,15 +225,16 @@ def _month(m: pnl.MonthPnl) -> cs.PnlMonthRead:
 
 @contract_ops.get("/{contract_id}/pnl", response_model=cs.PnlRead, dependencies=billing_only,
                   description="Roles: billing. Revenue (contract invoices, extras invoiced on "
-                              "its orders) against cost (parts at cost, labour and travel "
-                              "minutes at the technician's cost rate) by month, net of VAT.")
+                              "its orders) against cost (parts at cost, labour minutes - "
+                              "driving included - at the technician's cost rate, kilometres "
+                              "driven at settings.travel_cost_per_km) by month, net of VAT.")
 def contract_pnl(contract_id: int, session: SessionDep, clock: ClockDep, settings: SettingsDep,
                  start: From = None, end: To = None) -> Any:
     result = _pnl(session, settings, clock, contract_id, start, end)
     return cs.PnlRead(
         contract_id=result.contract_id, contract_number=result.contract_number,
         currency=result.currency, from_=result.start, to=result.end,
-        travel_basis=result.travel_basis, months=[_month(m) for m in result.months],
+        cost_per_km=result.cost_per_km, months=[_month(m) for m in result.months],
         totals=_month(result.totals).model_copy(update={"month": "total"}))
 
 

@@ -348,7 +348,11 @@ class TimeEntry(Base):
     """Time a technician spent on an order, billed per started minute (contracts.pricing)."""
 
     __tablename__ = "time_entries"
-    __table_args__ = (CheckConstraint("ended_at >= started_at", name="ends_after_start"),)
+    __table_args__ = (
+        CheckConstraint("ended_at >= started_at", name="ends_after_start"),
+        CheckConstraint("distance_km IS NULL OR (distance_km >= 0 AND activity = 'travel')",
+                        name="distance_only_on_travel"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(
@@ -368,6 +372,9 @@ class TimeEntry(Base):
     amount: Mapped[Decimal] = mapped_column(ScaledDecimal(4))
     vat_rate: Mapped[Decimal] = mapped_column(ScaledDecimal(2), default=Decimal("0"))
     price_rule: Mapped[str] = mapped_column(String(20), default="catalogue")
+    # Travel entries: the kilometres driven (None: not recorded); profit and loss costs them
+    # at settings.travel_cost_per_km. Not charged to the customer: travel is billed by time.
+    distance_km: Mapped[Decimal | None] = mapped_column(ScaledDecimal(3), nullable=True)
     note: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)

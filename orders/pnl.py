@@ -14,13 +14,17 @@ Revenue, net of VAT, in the contract's currency:
 Cost, from the orders served under the contract:
 
 - ``parts_cost``: parts at the cost recorded on the line when it was used;
-- ``labour_cost``: time entries' minutes at the technician's cost rate, and
-  service lines' hours at the labour type's cost rate;
-- ``travel_cost``: Tecnico records no travel distances yet, so travel is costed
-  from the travel time entries at the technician's cost rate (``TRAVEL_BASIS``
-  says so in every answer); a cost per km replaces it once routes carry distances.
+- ``labour_cost``: every minute logged on time entries (billable or not, travel
+  included: a technician is paid while he drives) at the technician's cost rate,
+  and service lines' hours at the labour type's cost rate;
+- ``travel_cost``: the distance driven, ``travel_km`` (the ``distance_km`` of the
+  travel time entries; one without it adds no kilometres), at ``cost_per_km``
+  (``settings.travel_cost_per_km``: what the vehicle costs, on top of the
+  driver's time).
 
-Everything is attributed to the month of its local date in ``tz``.
+Everything is attributed to the month of its local date in ``tz``; each month's
+amounts are summed exactly and rounded half-up to the currency once, and the
+totals add the rounded months.
 """
 
 from __future__ import annotations
@@ -40,21 +44,28 @@ from contracts.errors import ContractNotFound
 from contracts.models import Contract
 from dispatch.core.db import ScaledDecimal
 from dispatch.core.errors import ValidationFailed
-from dispatch.core.money import ZERO, quantize
+from dispatch.core.money import ZERO, quantize, round_to
 from orders.billing.models import Invoice, InvoiceKind
-from orders.models import Activity, LineKind, OrderLine, ServiceOrder, TimeEntry
+from orders.models import LineKind, OrderLine, ServiceOrder, TimeEntry
 from orders.totals import split_proportionally
 
-TRAVEL_BASIS = ("travel time entries at the technician's cost rate (no travel distances are "
-                "recorded yet)")
 MAX_MONTHS = 120
+# travel_km is a distance, not money: it is what travel_cost prices.
 COLUMNS = ["month", "contract_revenue", "extras_revenue", "revenue", "parts_cost",
-           "labour_cost", "travel_cost", "cost", "profit"]
+           "labour_cost", "travel_km", "travel_cost", "cost", "profit"]
+# The fields of MonthPnl after its month: what months and totals add up.
+_AMOUNTS = ("contract_revenue", "extras_revenue", "parts_cost", "labour_cost", "travel_km",
+            "travel_cost")
 SHEET_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 CHART_TYPES = {"png": "image/png", "svg": "image/svg+xml"}
+# The chart's stacked bars: (field, legend, colour); greens earn, reds and ambers cost.
+_REVENUE_BARS = (("contract_revenue", "contract revenue", "#2e7d32"),
+                 ("extras_revenue", "extras revenue", "#81c784"))
+_COST_BARS = (("parts_cost", "parts cost", "#c62828"), ("labour_cost", "labour cost", "#ef6c00"),
+              ("travel_cost", "travel cost (km)", "#ffb300"))
 
 # The technicians table belongs to dispatch, which orders may not import; the cost rate
 # (per hour, what his work costs the company) is all profit and loss needs.
@@ -68,6 +79,7 @@ class MonthPnl:
     extras_revenue: Decimal
     parts_cost: Decimal
     labour_cost: Decimal
+    travel_km: Decimal
     travel_cost: Decimal
 
     @property
@@ -94,16 +106,12 @@ class ContractPnl:
     start: date
     end: date
     months: tuple[MonthPnl, ...]
-    travel_basis: str = TRAVEL_BASIS
+    cost_per_km: Decimal
 
     @property
     def totals(self) -> MonthPnl:
-        def total(name: str) -> Decimal:
-            return sum((getattr(m, name) for m in self.months), ZERO)
-
-        return MonthPnl(self.start.replace(day=1), total("contract_revenue"),
-                        total("extras_revenue"), total("parts_cost"), total("labour_cost"),
-                        total("travel_cost"))
+        return MonthPnl(self.start.replace(day=1), **{
+            name: sum((getattr(m, name) for m in self.months), ZERO) for name in _AMOUNTS})
 
 
 def _months(start: date, end: date) -> Iterator[date]:
@@ -130,9 +138,11 @@ def _spread(net: Decimal, first: date, last: date, currency: str) -> dict[date, 
 
 
 def contract_pnl(session: Session, *, contract_id: int, tz: str, today: date,
-                 start: date | None = None, end: date | None = None) -> ContractPnl:
+                 cost_per_km: Decimal, start: date | None = None,
+                 end: date | None = None) -> ContractPnl:
     """The contract's profit and loss per month from ``start`` to ``end`` (both inclusive;
-    default: the contract's start to its end or ``today``, whichever comes first)."""
+    default: the contract's start to its end or ``today``, whichever comes first), with
+    kilometres driven costed at ``cost_per_km`` in the contract's currency."""
     contract = session.get(Contract, contract_id)
     if contract is None:
         raise ContractNotFound(f"no contract with id {contract_id}", field="contract_id")
@@ -180,24 +190,28 @@ def contract_pnl(session: Session, *, contract_id: int, tz: str, today: date,
         kind = "parts_cost" if line.kind == LineKind.part else "labour_cost"
         add(kind, _local(line.created_at, zone), line.quantity * line.unit_cost)
 
-    # Cost: every minute logged (billable or not) at the technician's cost rate.
+    # Cost: every minute logged (billable or not, driving too) at the technician's cost
+    # rate; the kilometres driven at the cost per km.
     rows = session.execute(
-        select(TimeEntry.activity, TimeEntry.started_at, TimeEntry.billed_minutes,
+        select(TimeEntry.started_at, TimeEntry.billed_minutes, TimeEntry.distance_km,
                _technicians.c.cost_rate)
         .join(_technicians, _technicians.c.id == TimeEntry.technician_id)
         .where(TimeEntry.order_id.in_(orders)))
-    for activity, started_at, minutes, rate in rows:
-        kind = "travel_cost" if activity == Activity.travel else "labour_cost"
-        add(kind, _local(started_at, zone), Decimal(minutes) * (rate or ZERO) / 60)
+    for started_at, minutes, km, rate in rows:
+        day = _local(started_at, zone)
+        add("labour_cost", day, Decimal(minutes) * (rate or ZERO) / 60)
+        if km:
+            add("travel_km", day, km)
+            add("travel_cost", day, km * cost_per_km)
 
     def q(kind: str, month: date) -> Decimal:
+        if kind == "travel_km":
+            return round_to(sums[kind][month], 3)
         return quantize(sums[kind][month], currency)
 
-    months = tuple(
-        MonthPnl(m, q("contract_revenue", m), q("extras_revenue", m), q("parts_cost", m),
-                 q("labour_cost", m), q("travel_cost", m))
-        for m in _months(start, end))
-    return ContractPnl(contract.id, contract.number, currency, start, end, months)
+    months = tuple(MonthPnl(m, **{kind: q(kind, m) for kind in _AMOUNTS})
+                   for m in _months(start, end))
+    return ContractPnl(contract.id, contract.number, currency, start, end, months, cost_per_km)
 
 
 # --- export and chart --------------------------------------------------------------------------
@@ -228,8 +242,9 @@ def export(pnl: ContractPnl, fmt: str) -> FileOut:
 
 
 def chart(pnl: ContractPnl, fmt: str) -> FileOut:
-    """Revenue against cost by month, as grouped bars with the profit as a line (matplotlib,
-    Agg backend: no display needed). Amounts become floats here only, to be drawn."""
+    """Revenue against cost by month (matplotlib, Agg backend: no display needed): per month
+    a revenue bar stacked by source and a cost bar stacked by category, the profit as a
+    line. Amounts become floats here only, to be drawn."""
     if fmt not in CHART_TYPES:
         raise ValidationFailed(f"format is one of {', '.join(CHART_TYPES)}", field="format")
     import matplotlib
@@ -239,20 +254,24 @@ def chart(pnl: ContractPnl, fmt: str) -> FileOut:
 
     labels = [f"{m.month:%Y-%m}" for m in pnl.months]
     x = range(len(labels))
-    fig = Figure(figsize=(max(6.0, 0.7 * len(labels) + 2), 4.0), dpi=100)
+    # The legend sits right of the axes, off the bars.
+    fig = Figure(figsize=(max(6.0, 0.7 * len(labels) + 2) + 1.8, 4.0), dpi=100,
+                 layout="constrained")
     ax = fig.add_subplot()
-    ax.bar([i - 0.2 for i in x], [float(m.revenue) for m in pnl.months], width=0.4,
-           label="revenue", color="#2e7d32")
-    ax.bar([i + 0.2 for i in x], [float(m.cost) for m in pnl.months], width=0.4,
-           label="cost", color="#c62828")
+    for offset, stack in ((-0.2, _REVENUE_BARS), (0.2, _COST_BARS)):
+        bottom = [0.0] * len(labels)
+        for name, label, colour in stack:
+            heights = [float(getattr(m, name)) for m in pnl.months]
+            ax.bar([i + offset for i in x], heights, width=0.4, bottom=bottom, label=label,
+                   color=colour)
+            bottom = [b + h for b, h in zip(bottom, heights, strict=True)]
     ax.plot(list(x), [float(m.profit) for m in pnl.months], marker="o", color="#1565c0",
             label="profit")
     ax.axhline(0, color="#555555", linewidth=0.8)
     ax.set_xticks(list(x), labels, rotation=45, ha="right")
     ax.set_ylabel(pnl.currency)
     ax.set_title(f"{pnl.contract_number}: revenue vs cost by month")
-    ax.legend()
-    fig.tight_layout()
+    fig.legend(loc="outside right upper", fontsize="small")
     buffer = io.BytesIO()
     # SVG keeps its text as text (searchable, smaller) rather than glyph outlines.
     with matplotlib.rc_context({"svg.fonttype": "none"}):

@@ -11,7 +11,16 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from contracts.masterdata.schemas import Page as Page  # re-exported: the API's page shape
 from contracts.masterdata.schemas import format_decimal
@@ -40,6 +49,7 @@ Percent = Annotated[Decimal, Field(ge=0, le=100, max_digits=5, decimal_places=2)
 OutDecimal = Annotated[Decimal, _Out]
 Text = Annotated[str, Field(max_length=5000)]
 Minutes = Annotated[int, Field(ge=1, le=7 * 24 * 60, description="minutes")]
+Kilometres = Annotated[Decimal, Field(ge=0, le=100_000, decimal_places=3), _Out]
 
 
 class _Read(BaseModel):
@@ -194,15 +204,30 @@ class LineCreate(BaseModel):
         return self
 
 
-class TimeEntryCreate(BaseModel):
-    technician_id: int
+class TimeWorked(BaseModel):
+    """A span of work, whoever logs it (a time entry; a visit reported done)."""
+
     activity: Activity
     started_at: AwareDatetime
     ended_at: AwareDatetime
     billable: bool = True
     labour_type_id: int | None = Field(
         None, description="default: the item group's default labour type")
+    distance_km: Kilometres | None = Field(
+        None, description="travel entries only: the kilometres driven, costed in the "
+                          "contract's profit and loss (settings.travel_cost_per_km)")
     note: Text = ""
+
+    @field_validator("distance_km")
+    @classmethod
+    def _distance_is_travel(cls, value: Decimal | None, info: ValidationInfo) -> Decimal | None:
+        if value is not None and info.data.get("activity") != Activity.travel:
+            raise ValueError("distance_km goes with activity 'travel' only")
+        return value
+
+
+class TimeEntryCreate(TimeWorked):
+    technician_id: int
 
 
 class LineRead(_Read):
@@ -245,6 +270,7 @@ class TimeEntryRead(_Read):
     amount: Amount
     vat_rate: OutDecimal
     price_rule: str
+    distance_km: OutDecimal | None
     note: str
     created_at: datetime
     created_by_id: int | None

@@ -29,6 +29,7 @@ from contracts.masterdata.models import (
     Site,
     Skill,
 )
+from contracts.masterdata.schemas import format_decimal
 from contracts.pricing import price_line, price_time
 from dispatch.core.auth import Role, User
 from dispatch.core.errors import Conflict, InvalidState, ValidationFailed
@@ -821,12 +822,14 @@ def add_time_entry(session: Session, *, order_id: int, data: s.TimeEntryCreate,
         started_at=data.started_at, ended_at=data.ended_at, billable=data.billable,
         labour_type_id=labour.id, hourly_rate=price.hourly_rate,
         billed_minutes=price.billed_minutes, amount=price.amount, vat_rate=labour.vat_rate,
-        price_rule=price.rule, note=data.note, created_at=now, created_by_id=user_id,
+        price_rule=price.rule, distance_km=data.distance_km, note=data.note, created_at=now,
+        created_by_id=user_id,
     )
     session.add(entry)
     session.flush()
+    km = "" if data.distance_km is None else f", {format_decimal(data.distance_km)} km"
     record(session, order, event="time_added", user_id=user_id, now=now,
-           note=f"time {entry.id}: {data.activity} {price.billed_minutes} min"
+           note=f"time {entry.id}: {data.activity} {price.billed_minutes} min{km}"
                 f"{'' if data.billable else ' (not billable)'}")
     session.expire(order, ["time_entries"])
     return entry

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
@@ -25,10 +26,22 @@ class Settings(BaseSettings):
     osrm_url: str = ""
     # Celery broker; empty means scheduling jobs run in-process.
     broker_url: str = ""
+    # The broker queue scheduling runs go through (several deployments may share a Redis).
+    run_queue: str = "tecnico-runs"
+    # Redis pub/sub channel relaying the board's live updates between processes (Redis
+    # brokers only).
+    events_channel: str = "tecnico-events"
+    # A running run whose heartbeat is older than this lost its worker and is failed.
+    run_stale_after_s: float = Field(default=30.0, ge=1.0)
     worker_threads: int = 2
     # Hours a customer has to confirm a proposed appointment (seed 004: 24 hours).
     confirmation_hours: int = 24
     default_currency: str = "BRL"
+    # What a kilometre driven costs the company (vehicle, fuel, tolls), in the currency of the
+    # contract whose profit and loss is drawn up, like technicians' cost rates; 0: kilometres
+    # are not costed. Profit and loss reads it when it runs, so it applies to past months too.
+    travel_cost_per_km: Decimal = Field(default=Decimal("0"), ge=0, max_digits=12,
+                                        decimal_places=4)
     default_timezone: str = "America/Sao_Paulo"
     default_locale: str = "pt_BR"
     chromium_path: str = "/usr/bin/chromium"

@@ -63,21 +63,30 @@ BUSINESS_KINDS = (
 )
 BUSINESS_SUFFIXES = ("Ltda", "ME", "EIRELI", "S.A.")
 
-# Item groups: (code, name, required skills, default minutes, labour code)
+# Item groups: (code, name, required skills, minutes of a visit, labour code, share). The
+# share is how common the equipment is among the customers' items; with these minutes a
+# visit averages about 50 minutes of service, so a technician's 8-hour day holds 7 or 8.
 ITEM_GROUPS = (
-    ("SPLIT-AC", "Ar-condicionado split", ("hvac",), 90, "TEC-HVAC"),
-    ("CENTRAL-AC", "Ar-condicionado central (chiller)", ("hvac", "electrical"), 180, "TEC-HVAC"),
-    ("FRIDGE-COM", "Refrigerador comercial", ("refrigeration",), 120, "TEC-REF"),
-    ("COLD-ROOM", "Câmara fria", ("refrigeration", "electrical"), 180, "TEC-REF"),
-    ("ESPRESSO", "Máquina de café espresso", ("coffee",), 60, "TEC-GEN"),
-    ("GENERATOR", "Gerador a diesel", ("electrical", "engines"), 150, "TEC-ELE"),
-    ("POS", "Terminal de pagamento (POS)", ("electronics",), 45, "TEC-GEN"),
-    ("OVEN", "Forno combinado", ("electrical", "gas"), 120, "TEC-ELE"),
+    ("SPLIT-AC", "Ar-condicionado split", ("hvac",), 45, "TEC-HVAC", 6),
+    ("CENTRAL-AC", "Ar-condicionado central (chiller)", ("hvac", "electrical"), 120, "TEC-HVAC", 1),
+    ("FRIDGE-COM", "Refrigerador comercial", ("refrigeration",), 60, "TEC-REF", 3),
+    ("COLD-ROOM", "Câmara fria", ("refrigeration", "electrical"), 90, "TEC-REF", 1),
+    ("ESPRESSO", "Máquina de café espresso", ("coffee",), 40, "TEC-GEN", 4),
+    ("GENERATOR", "Gerador a diesel", ("electrical", "engines"), 90, "TEC-ELE", 1),
+    ("POS", "Terminal de pagamento (POS)", ("electronics",), 20, "TEC-GEN", 4),
+    ("OVEN", "Forno combinado", ("electrical", "gas"), 60, "TEC-ELE", 2),
 )
 SKILLS = (
     ("hvac", "Climatização"), ("refrigeration", "Refrigeração"), ("electrical", "Elétrica"),
     ("coffee", "Máquinas de café"), ("engines", "Motores a diesel"),
     ("electronics", "Eletrônica"), ("gas", "Instalações a gás"),
+)
+# A technician's trade (technicians take them in turn; some learn one skill more): every
+# item group has a few technicians with all of its skills, hvac and refrigeration the most.
+TRADES = (
+    ("hvac", "electrical"), ("refrigeration", "electrical"), ("coffee", "electronics"),
+    ("hvac",), ("hvac", "refrigeration"), ("electrical", "engines", "gas"),
+    ("electronics", "coffee"), ("hvac", "electrical", "gas"),
 )
 MODELS = {
     "SPLIT-AC": ("Springer Midea 12000 BTU", "LG Dual Inverter 18000", "Samsung WindFree 9000"),

@@ -2,7 +2,12 @@
 
 Everything goes through the services (validation, pricing, numbering,
 history), so the demo data obeys every rule a user's data does. Deterministic
-for a given ``seed``.
+for a given ``seed`` and day.
+
+The company works towards one *demo day* (dispatch.demo.plan.demo_day): the ready
+orders are the pool a scheduling run plans that day (their requested windows fall on
+it), and a few orders are booked by hand on the working day after it, the way a
+dispatcher books them on the board. History (work done, invoices) lies before ``now``.
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -23,28 +28,35 @@ from contracts import service as contracts
 from contracts.masterdata import schemas as ms
 from contracts.masterdata import service as md
 from contracts.masterdata.models import Customer
-from dispatch.core.auth import Role, create_token, create_user
+from dispatch.core.auth import Role, User, create_token, create_user
+from dispatch.core.settings import Settings
 from dispatch.demo import data as D
+from dispatch.demo.plan import demo_day, working_day
+from dispatch.dispatching import service as dispatching
 from dispatch.technicians.schemas import TechnicianCreate
 from dispatch.technicians.service import create_technician
 from orders import schemas as os_
 from orders import service as orders
 from orders.lifecycle import OrderStatus as S
+from orders.models import ServiceOrder
 
 TZ = ZoneInfo(D.TIMEZONE)
 CURRENCY = "BRL"
 
-# How the ~400 orders spread over the lifecycle: most work is open or under way.
+# How the ~400 orders spread over the lifecycle. ``ready`` is the demo day's pool (a few
+# asked for a later day): about what 25 technicians do in a day; the demo's run places
+# nearly all of it at ~90 % utilisation (dispatch.demo.plan). ``scheduled`` ones are
+# booked by hand on the working day after.
 STATUS_MIX: tuple[tuple[S, int], ...] = (
-    (S.open, 70), (S.waiting_for_parts, 35), (S.ready, 110), (S.scheduled, 40),
-    (S.in_progress, 25), (S.on_hold, 15), (S.completed, 35), (S.closed, 55), (S.cancelled, 15),
+    (S.open, 40), (S.waiting_for_parts, 20), (S.ready, 205), (S.scheduled, 25),
+    (S.in_progress, 20), (S.on_hold, 10), (S.completed, 30), (S.closed, 40), (S.cancelled, 10),
 )
-# The path an order walks to reach each status.
+# The path an order walks to reach each status (``scheduled`` ones are then booked by hand).
 PATHS: dict[S, tuple[S, ...]] = {
     S.open: (),
     S.waiting_for_parts: (S.waiting_for_parts,),
     S.ready: (S.ready,),
-    S.scheduled: (S.ready, S.scheduled),
+    S.scheduled: (S.ready,),
     S.in_progress: (S.ready, S.scheduled, S.in_progress),
     S.on_hold: (S.on_hold,),
     S.completed: (S.ready, S.scheduled, S.in_progress, S.completed),
@@ -53,9 +65,18 @@ PATHS: dict[S, tuple[S, ...]] = {
 }
 
 
+# Local starts a dispatcher tries, in turn, when booking an order by hand.
+HAND_STARTS = (time(8, 30), time(10, 0), time(11, 0), time(14, 0), time(15, 30), time(16, 30))
+# Ready orders that asked for a window on the demo day, and on a later day.
+WINDOW_ON_DAY, WINDOW_LATER = 0.3, 0.05
+
+
 @dataclass
 class DemoSummary:
+    day: date  # the demo day: its ready orders wait for the scheduling run
     users: dict[str, str] = field(default_factory=dict)  # username -> token
+    route_technician_id: int = 0  # tec01's technician (his token is in ``users``)
+    booked_by_hand: int = 0  # scheduled orders, on the working day after ``day``
     technicians: int = 0
     customers: int = 0
     sites: int = 0
@@ -88,6 +109,8 @@ def seed_demo(
     session: Session,
     *,
     now: datetime,
+    settings: Settings,
+    day: date | None = None,
     seed: int = 7,
     customers: int = 300,
     technicians: int = 25,
@@ -96,17 +119,19 @@ def seed_demo(
     progress: Callable[[str], None] = lambda _msg: None,
     close_order: Callable[..., object] | None = None,
 ) -> DemoSummary:
-    """Build the demo company. ``close_order`` (billing's use case) issues the invoices."""
+    """Build the demo company working towards ``day`` (default: :func:`demo_day`).
+    ``close_order`` (billing's use case) issues the invoices."""
     rng = random.Random(seed)
-    out = DemoSummary()
+    out = DemoSummary(day=day or demo_day(now, country=settings.company_country))
+    staff: dict[str, User] = {}
 
     for username, role, full_name in (
         ("admin", Role.admin, "Administrador"),
         ("dispatcher", Role.dispatcher, "Marta Despacho"),
         ("billing", Role.billing, "Carlos Faturamento"),
     ):
-        create_user(session, username=username, role=role, full_name=full_name,
-                    locale="pt_BR", now=now)
+        staff[username] = create_user(session, username=username, role=role,
+                                      full_name=full_name, locale="pt_BR", now=now)
         out.users[username] = create_token(session, username=username, now=now, name="demo")
 
     progress("catalogues")
@@ -122,8 +147,9 @@ def seed_demo(
         code: md.create_item_group(session, data=ms.ItemGroupCreate(
             code=code, name=name, skills=list(req), default_duration_minutes=minutes,
             default_labour_type_id=labour[lab].id), now=now)
-        for code, name, req, minutes, lab in D.ITEM_GROUPS
+        for code, name, req, minutes, lab, _share in D.ITEM_GROUPS
     }
+    shares = [share for *_rest, share in D.ITEM_GROUPS]
     suppliers = [
         md.create_supplier(session, data=ms.SupplierCreate(
             name=name, tax_id=_cnpj(rng), country="BR", locale="pt_BR", currency=CURRENCY,
@@ -146,10 +172,10 @@ def seed_demo(
         username = f"tec{i + 1:02d}"
         user = create_user(session, username=username, role=Role.technician, full_name=name,
                            locale="pt_BR", now=now)
-        if i == 0:
-            out.users[username] = create_token(session, username=username, now=now, name="demo")
-        # Everyone has a core trade; some have a second and third.
-        own = {skill_codes[i % len(skill_codes)]} | set(rng.sample(skill_codes, rng.randint(1, 3)))
+        # Everyone has a trade; some learnt one skill more.
+        own = set(D.TRADES[i % len(D.TRADES)])
+        if rng.random() < 0.4:
+            own.add(rng.choice(skill_codes))
         _hood, lat, lon, _cep = rng.choice(D.NEIGHBOURHOODS)
         home_lat, home_lon = _near(rng, lat, lon, 2500)
         tech_rows.append(create_technician(session, data=TechnicianCreate(
@@ -157,6 +183,9 @@ def seed_demo(
             locale="pt_BR", home_lat=home_lat, home_lon=home_lon,
             cost_rate=Decimal(rng.choice(("70", "80", "95", "110"))), currency=CURRENCY,
             skills=sorted(own), user_id=user.id), now=now))
+        if i == 0:
+            out.users[username] = create_token(session, username=username, now=now, name="demo")
+            out.route_technician_id = tech_rows[0].id
     out.technicians = len(tech_rows)
 
     progress("customers, sites and service items")
@@ -186,7 +215,7 @@ def seed_demo(
         out.sites += 1
         items = []
         for _ in range(rng.randint(1, 3)):
-            gcode = rng.choice(list(groups))
+            gcode = rng.choices(list(groups), shares)[0]
             installed = date(2022, 1, 1) + timedelta(days=rng.randint(0, 1400))
             items.append(md.create_service_item(session, data=ms.ServiceItemCreate(
                 customer_id=customer.id, site_id=site.id, item_group_id=groups[gcode].id,
@@ -229,7 +258,9 @@ def seed_demo(
     statuses = statuses[:orders_total]
     customer_ids = list(items_by_customer)
     today = now.astimezone(TZ).date()
+    later = working_day(out.day + timedelta(days=1), country=settings.company_country)
     busy_until: dict[int, datetime] = {}
+    by_hand: list[int] = []
     for k, target in enumerate(statuses):
         cid = rng.choice(customer_ids)
         item = rng.choice(items_by_customer[cid])
@@ -237,11 +268,11 @@ def seed_demo(
         age_days = rng.randint(0, 6) if target in (S.open, S.ready) else rng.randint(3, 45)
         created = now - timedelta(days=age_days, hours=rng.randint(0, 9))
         windows = []
-        if target in (S.ready, S.scheduled, S.open) and rng.random() < 0.4:
-            day = today + timedelta(days=rng.randint(0, 3))
-            start_h = rng.choice((8, 9, 10, 13, 14))
-            start = datetime(day.year, day.month, day.day, start_h, tzinfo=TZ)
-            windows.append(os_.TimeWindow(starts_at=start, ends_at=start + timedelta(hours=3)))
+        wish = rng.random()
+        if target is S.ready and wish < WINDOW_ON_DAY + WINDOW_LATER:
+            windows.append(_window(rng, out.day if wish < WINDOW_ON_DAY else later))
+        elif target is S.open and wish < 0.4:
+            windows.append(_window(rng, today + timedelta(days=rng.randint(1, 5))))
         order = orders.create_order(session, data=os_.OrderCreate(
             customer_id=cid, site_id=site_of_customer[cid], service_item_ids=[item.id],
             reported_defect=rng.choice(D.DEFECTS),
@@ -261,7 +292,7 @@ def seed_demo(
                 t = _work(session, rng, order.id, tech.id, item.id, products, t)
                 busy_until[tech.id] = t + timedelta(minutes=20)
             if step == S.scheduled:
-                # Booked for the next working morning (the board plans the rest).
+                # Work done in the past was booked the morning after it came in.
                 visit_day = (t.astimezone(TZ) + timedelta(days=1)).date()
                 start = datetime(visit_day.year, visit_day.month, visit_day.day,
                                  rng.choice((8, 9, 10, 13, 14, 15)), tzinfo=TZ)
@@ -274,11 +305,47 @@ def seed_demo(
         if target is S.closed and close_order is not None:
             close_order(session, order=order, rng=rng, now=min(t + timedelta(hours=3), now))
             out.invoices += 1
-        status = S(order.status).value
-        out.orders[status] = out.orders.get(status, 0) + 1
+        if target is S.scheduled:
+            by_hand.append(order.id)
         if k % 50 == 49:
             progress(f"orders {k + 1}/{len(statuses)}")
+
+    progress(f"orders booked by hand on {later}")
+    out.booked_by_hand = _book_by_hand(session, rng, by_hand, tech_rows, day=later,
+                                       user=staff["dispatcher"], now=now, settings=settings)
+    rows = session.execute(select(ServiceOrder.status, func.count()).group_by(
+        ServiceOrder.status)).all()
+    out.orders = {S(status).value: n for status, n in sorted(rows)}
     return out
+
+
+def _window(rng: random.Random, day: date) -> os_.TimeWindow:
+    """A three-hour window the customer asked for, starting in the morning or after lunch."""
+    start = datetime.combine(day, time(rng.choice((8, 9, 10, 13, 14))), tzinfo=TZ)
+    return os_.TimeWindow(starts_at=start, ends_at=start + timedelta(hours=3))
+
+
+def _book_by_hand(session: Session, rng: random.Random, order_ids: list[int], techs: list,
+                  *, day: date, user: User, now: datetime, settings: Settings) -> int:
+    """Book each order on ``day`` as a dispatcher does on the board (manual dispatch, every
+    rule checked): on a technician with its skills, at the first of :data:`HAND_STARTS`
+    that breaks no rule. An order nothing fits stays ready. Returns how many were booked."""
+    booked = 0
+    for order_id in order_ids:
+        order = session.get(ServiceOrder, order_id)
+        needed = {s.code for s in order.required_skills}
+        able = [t for t in techs if needed <= {s.code for s in t.skills}]
+        rng.shuffle(able)
+        for tech, start in ((t, at) for t in able[:4] for at in HAND_STARTS):
+            try:
+                dispatching.assign(session, order_id=order_id, technician_id=tech.id, day=day,
+                                   start=start, pinned=rng.random() < 0.3, force=False,
+                                   user=user, now=now, settings=settings)
+            except dispatching.RuleBroken:
+                continue
+            booked += 1
+            break
+    return booked
 
 
 def _work(session: Session, rng: random.Random, order_id: int, tech_id: int, item_id: int,

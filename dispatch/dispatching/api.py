@@ -152,12 +152,17 @@ def unpin_visit(visit_id: int, session: SessionDep, user: CurrentUser, clock: Cl
              description="Roles: technician (his own visits), dispatcher. on_the_way, "
                          "arrived (the order goes in_progress), done (completed, if it was in "
                          "progress), cant_finish; the ETAs of his later visits that day are "
-                         "recomputed from `at` (default now).")
+                         "recomputed from `at` (default now). Done logs `time_entries` "
+                         "(default: the travel leg with its km and the time on site) and "
+                         "`parts_used` on the order, priced like any time entry and part "
+                         "line; a refused entry or part is a 4xx naming it and saves nothing "
+                         "of the report.")
 def report_status(visit_id: int, body: s.StatusReport, session: SessionDep, user: CurrentUser,
                   clock: ClockDep, settings: SettingsDep, events: EventsDep,
                   response: Response) -> Any:
     visit = service.report_status(session, visit_id=visit_id, status=body.status, at=body.at,
-                                  note=body.note, user=user, now=clock.now(), settings=settings)
+                                  note=body.note, user=user, now=clock.now(), settings=settings,
+                                  time_entries=body.time_entries, parts_used=body.parts_used)
     out = s.visit_read(visit)
     etag(response, out.version)
     session.commit()

@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+)
+
+from orders.schemas import TimeWorked
 
 Note = Annotated[str, Field(max_length=2000)]
 START_DOC = ("an instant with its offset (2026-03-03T09:00:00-03:00), or a local time "
@@ -36,10 +46,38 @@ class PinRequest(BaseModel):
     force: bool = Field(False, description="pin even if the visit breaks a rule where it is")
 
 
+class PartUsed(BaseModel):
+    product_id: int
+    quantity: Annotated[Decimal, Field(ge=0, max_digits=15, decimal_places=3)] = Field(
+        description="pieces used at the visit (0: none of a part brought)")
+    warranty: bool = Field(False, description="replaced under the supplier's warranty")
+
+
+# The fields of a status report that only a ``done`` report may carry.
+DONE_ONLY = ("time_entries", "parts_used")
+
+
 class StatusReport(BaseModel):
     status: Literal["on_the_way", "arrived", "done", "cant_finish"]
     at: AwareDatetime | None = Field(None, description="when it happened (default: now)")
     note: Note = ""
+    time_entries: list[TimeWorked] | None = Field(
+        None, max_length=50,
+        description="done only: the technician's time on the order. Default: on_site from "
+                    "his arrival to `at`, and the planned travel leg that ended at his "
+                    "arrival with its kilometres; an empty list logs none")
+    parts_used: list[PartUsed] = Field(
+        default_factory=list, max_length=100,
+        description="done only: the parts used, by product. The order's part lines (his "
+                    "parts to bring) count first; only what exceeds them becomes a new part "
+                    "line, priced like any other")
+
+    @field_validator(*DONE_ONLY)
+    @classmethod
+    def _done_only(cls, value: Any, info: ValidationInfo) -> Any:
+        if value and info.data.get("status") != "done":
+            raise ValueError("only a 'done' report logs time and parts")
+        return value
 
 
 class ViolationRead(BaseModel):

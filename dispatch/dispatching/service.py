@@ -39,7 +39,7 @@ from dispatch.core.errors import (
 )
 from dispatch.core.settings import Settings
 from dispatch.core.web import check_version
-from dispatch.dispatching import rules, slots
+from dispatch.dispatching import rules, slots, work
 from dispatch.dispatching.rules import (
     FlexBreak,
     Placement,
@@ -49,12 +49,13 @@ from dispatch.dispatching.rules import (
     Violation,
     WorkingDay,
 )
+from dispatch.dispatching.schemas import PartUsed
 from dispatch.models import Technician, Visit, VisitStatus
 from orders import appointments
 from orders import service as orders
 from orders.lifecycle import OrderStatus
 from orders.models import ServiceOrder
-from orders.schemas import OrderUpdate
+from orders.schemas import OrderUpdate, TimeWorked
 from solver.model import Location
 from solver.travel import GreatCircle, Osrm, TravelProvider
 
@@ -587,10 +588,15 @@ def expected_start(shift: Sequence[rules.Interval], order: ServiceOrder, eta: da
 
 
 def report_status(session: Session, *, visit_id: int, status: str, at: datetime | None,
-                  note: str, user: User, now: datetime, settings: Settings) -> Visit:
+                  note: str, user: User, now: datetime, settings: Settings,
+                  time_entries: Sequence[TimeWorked] | None = None,
+                  parts_used: Sequence[PartUsed] = ()) -> Visit:
     """A technician (or a dispatcher for him) reports on a visit; the order follows
     (arrived: ``in_progress``; done: ``completed`` if it was in progress) and the ETAs of
-    his remaining visits that day are recomputed from the reported time."""
+    his remaining visits that day are recomputed from the reported time.
+
+    Done logs his time (``time_entries``, default: the travel leg and the time on site) and
+    the ``parts_used`` on the order (dispatch.dispatching.work), in the same transaction."""
     first = _get_visit(session, visit_id)
     _own(session, first.technician_id, user)
     when = now if at is None else at.astimezone(UTC)
@@ -620,7 +626,14 @@ def report_status(session: Session, *, visit_id: int, status: str, at: datetime 
             orders.change_status(session, order=order, to=OrderStatus.in_progress,
                                  user_id=user.id, now=now, note=said)
     elif status == V.done:
+        if visit.arrived_at is not None and when < visit.arrived_at:
+            raise InvalidDispatch(f"done at {_show(when)} is before the arrival at "
+                                  f"{_show(visit.arrived_at)}", field="at")
         visit.finished_at = when
+        work.log_time(session, visit=visit, order=order, entries=time_entries, end=when,
+                      latest=now + CLOCK_SKEW, user_id=user.id, now=now)
+        work.use_parts(session, visit=visit, order=order, parts=parts_used, user_id=user.id,
+                       now=now)
         if order.status == OrderStatus.in_progress:
             orders.change_status(session, order=order, to=OrderStatus.completed,
                                  user_id=user.id, now=now, note=said)

@@ -40,9 +40,9 @@ def status_href(request: Request) -> str | None:
 
 
 def _route(request: Request, session: SessionDep, user: CurrentUser, settings: SettingsDep,
-           technician_id: int, day: date) -> Route:
+           clock: ClockDep, technician_id: int, day: date) -> Route:
     return service.route_for(session, technician_id=technician_id, day=day, viewer=user,
-                             default_timezone=settings.default_timezone,
+                             default_timezone=settings.default_timezone, now=clock.now(),
                              status_href=status_href(request))
 
 
@@ -50,10 +50,12 @@ def _route(request: Request, session: SessionDep, user: CurrentUser, settings: S
             description="Roles: dispatcher, technician (his own only: another's is 403). "
                         "The technician's stops on `date` in visiting order, with ETA, time "
                         "windows, customer, address and navigation links, contact, service "
-                        "items, defect, parts to bring and the status actions.")
+                        "items, defect, parts to bring and the status actions (each with the "
+                        "`fields` its body may add: done takes time entries and parts "
+                        "used).")
 def get_route(technician_id: int, day: Day, request: Request, session: SessionDep,
-              user: CurrentUser, settings: SettingsDep) -> Any:
-    return _route(request, session, user, settings, technician_id, day)
+              user: CurrentUser, settings: SettingsDep, clock: ClockDep) -> Any:
+    return _route(request, session, user, settings, clock, technician_id, day)
 
 
 @router.get("/{technician_id}/route/pdf", response_class=Response, dependencies=readers,
@@ -64,7 +66,7 @@ def get_route(technician_id: int, day: Day, request: Request, session: SessionDe
 def get_route_pdf(technician_id: int, day: Day, request: Request, session: SessionDep,
                   user: CurrentUser, settings: SettingsDep, clock: ClockDep,
                   lang: Annotated[str | None, Query(max_length=10)] = None) -> Response:
-    route = _route(request, session, user, settings, technician_id, day)
+    route = _route(request, session, user, settings, clock, technician_id, day)
     chosen = normalize_locale(lang) if lang and is_supported(lang) else None
     pdf = route_pdf(route, printed_at=clock.now(), lang=chosen)
     name = f"route-{technician_id}-{day.isoformat()}.pdf"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from orders.schemas import OutDecimal
 
@@ -45,6 +45,7 @@ class Item(BaseModel):
 
 class Part(BaseModel):
     line_id: int
+    product_id: int
     description: str
     sku: str
     quantity: OutDecimal
@@ -70,13 +71,27 @@ class OrderRef(BaseModel):
     estimated_duration_minutes: int
 
 
+class ActionField(BaseModel):
+    """A field the client may add to an action's ``body`` (from the endpoint's JSON schema)."""
+
+    name: str
+    type: str = Field(description="string, integer, number, boolean, date-time, array, object")
+    required: bool
+    description: str = ""
+    enum: list[str] | None = None
+    items: list[ActionField] | None = Field(
+        None, description="arrays of objects: the fields of each element")
+
+
 class Action(BaseModel):
-    """A request the technician's phone sends to report progress on the stop."""
+    """A request the technician's phone sends to report progress on the stop: ``body`` as
+    given, plus any of ``fields``."""
 
     name: str
     method: str
     href: str
     body: dict[str, str]
+    fields: list[ActionField] = []
 
 
 class Stop(BaseModel):
@@ -84,6 +99,8 @@ class Stop(BaseModel):
     sequence: int
     status: str
     visit_version: int
+    arrived_at: datetime | None
+    finished_at: datetime | None
     eta: datetime
     planned_start: datetime
     planned_end: datetime
@@ -123,3 +140,5 @@ class Route(BaseModel):
     travel_seconds: int
     travel_meters: int
     links: RouteLinks
+    read_at: datetime = Field(description="the server's time of this answer (phones' clocks "
+                                          "drift: the page measures time on site from it)")

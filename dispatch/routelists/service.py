@@ -7,6 +7,8 @@ his own (``Technician.user_id``), anyone else's is refused with 403.
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from functools import cache
+from typing import Any
 from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
@@ -16,6 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 from contracts.masterdata.models import Contact, Product, ServiceItem, Site
 from dispatch.core.auth import Role, User
 from dispatch.core.errors import Forbidden, NotFound
+from dispatch.dispatching.schemas import DONE_ONLY, StatusReport
 from dispatch.dispatching.service import VISIT_TRANSITIONS, visit_is_stale
 from dispatch.models import Technician, Visit, VisitStatus
 from dispatch.routelists import schemas as s
@@ -102,18 +105,56 @@ def _appointment(order: ServiceOrder) -> s.Appointment | None:
                          confirmed=order.appointment_confirmed_at is not None)
 
 
+def _plain(prop: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
+    """A JSON-schema property without references, nor the null of an optional field."""
+    if "$ref" in prop:
+        return _plain(defs[prop["$ref"].rsplit("/", 1)[-1]], defs) | {
+            k: v for k, v in prop.items() if k != "$ref"}
+    if "anyOf" in prop:
+        first = next(p for p in prop["anyOf"] if p.get("type") != "null")
+        return _plain(first, defs) | {k: v for k, v in prop.items() if k != "anyOf"}
+    return prop
+
+
+def _fields(schema: dict[str, Any], defs: dict[str, Any],
+            leave_out: frozenset[str] = frozenset()) -> list[s.ActionField]:
+    required = set(schema.get("required", ()))
+    out = []
+    for name, raw in schema.get("properties", {}).items():
+        if name in leave_out:
+            continue
+        prop = _plain(raw, defs)
+        items = _plain(prop["items"], defs) if prop.get("type") == "array" else {}
+        out.append(s.ActionField(
+            name=name, type=prop.get("format", prop.get("type", "object")),
+            required=name in required, description=prop.get("description", ""),
+            enum=prop.get("enum"), items=_fields(items, defs) if "properties" in items else None))
+    return out
+
+
+@cache
+def _report_fields(status: str) -> tuple[s.ActionField, ...]:
+    """What a status report may carry besides its ``status`` (dispatching's StatusReport)."""
+    schema = StatusReport.model_json_schema()
+    leave_out = {"status"} | (set() if status == VisitStatus.done else set(DONE_ONLY))
+    return tuple(_fields(schema, schema.get("$defs", {}), frozenset(leave_out)))
+
+
 def _actions(visit: Visit, status_href: str | None) -> list[s.Action]:
     if status_href is None:
         return []
     href = status_href.format(visit_id=visit.id)
     allowed = VISIT_TRANSITIONS.get(visit.status, frozenset())
-    return [s.Action(name=str(nxt), method="POST", href=href, body={"status": str(nxt)})
+    return [s.Action(name=str(nxt), method="POST", href=href, body={"status": str(nxt)},
+                     fields=list(_report_fields(str(nxt))))
             for nxt in ACTION_ORDER if nxt in allowed]
 
 
 def route_for(session: Session, *, technician_id: int, day: date, viewer: User,
-              default_timezone: str, status_href: str | None = None) -> s.Route:
-    """``technician_id``'s stops on ``day`` (his local date) in visiting order.
+              default_timezone: str, now: datetime,
+              status_href: str | None = None) -> s.Route:
+    """``technician_id``'s stops on ``day`` (his local date) in visiting order, read at
+    ``now``.
 
     ``status_href``: the endpoint reporting a visit's status (``{visit_id}`` filled in),
     or None when there is none to link."""
@@ -149,7 +190,8 @@ def route_for(session: Session, *, technician_id: int, day: date, viewer: User,
         contact = contacts.get(order.customer_contact_id or 0)
         stops.append(s.Stop(
             visit_id=visit.id, sequence=visit.sequence, status=visit.status,
-            visit_version=visit.version, eta=visit.arrival,
+            visit_version=visit.version, arrived_at=visit.arrived_at,
+            finished_at=visit.finished_at, eta=visit.arrival,
             planned_start=visit.planned_start, planned_end=visit.planned_end,
             travel_seconds=visit.travel_seconds, travel_meters=visit.travel_meters,
             pinned=visit.pinned,
@@ -170,7 +212,7 @@ def route_for(session: Session, *, technician_id: int, day: date, viewer: User,
             ],
             defect=order.reported_defect,
             parts=[
-                s.Part(line_id=ln.id, description=ln.description,
+                s.Part(line_id=ln.id, product_id=ln.product_id, description=ln.description,
                        sku=skus.get(ln.product_id or 0, ""), quantity=ln.quantity,
                        warranty=ln.warranty)
                 for ln in order.lines if ln.kind == LineKind.part
@@ -186,5 +228,6 @@ def route_for(session: Session, *, technician_id: int, day: date, viewer: User,
         travel_meters=sum(st.travel_meters for st in stops),
         links=s.RouteLinks(page=f"{base}/page?date={day.isoformat()}",
                            pdf=f"{base}/pdf?date={day.isoformat()}"),
+        read_at=now,
     )
 

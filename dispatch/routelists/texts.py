@@ -67,6 +67,15 @@ EN: dict[str, str] = {
     "action.cant_finish": "Can't finish",
     "loading": "Loading…",
     "saved": "Saved",
+    "done_title": "Finish the visit",
+    "minutes_on_site": "Minutes on site",
+    "parts_used": "Parts used",
+    "part_search": "Find a part",
+    "no_parts_found": "No parts found",
+    "remove": "Remove",
+    "note": "Note",
+    "save": "Save",
+    "cancel": "Cancel",
 }
 
 PT_BR: dict[str, str] = {
@@ -127,6 +136,15 @@ PT_BR: dict[str, str] = {
     "action.cant_finish": "Não consegui concluir",
     "loading": "Carregando…",
     "saved": "Salvo",
+    "done_title": "Concluir a visita",
+    "minutes_on_site": "Minutos no local",
+    "parts_used": "Peças usadas",
+    "part_search": "Buscar peça",
+    "no_parts_found": "Nenhuma peça encontrada",
+    "remove": "Remover",
+    "note": "Observação",
+    "save": "Salvar",
+    "cancel": "Cancelar",
 }
 
 DA: dict[str, str] = {
@@ -187,6 +205,15 @@ DA: dict[str, str] = {
     "action.cant_finish": "Kan ikke afslutte",
     "loading": "Henter…",
     "saved": "Gemt",
+    "done_title": "Afslut besøget",
+    "minutes_on_site": "Minutter på stedet",
+    "parts_used": "Brugte dele",
+    "part_search": "Søg efter en del",
+    "no_parts_found": "Ingen dele fundet",
+    "remove": "Fjern",
+    "note": "Bemærkning",
+    "save": "Gem",
+    "cancel": "Annullér",
 }
 
 IT: dict[str, str] = {
@@ -247,6 +274,15 @@ IT: dict[str, str] = {
     "action.cant_finish": "Non posso completare",
     "loading": "Caricamento…",
     "saved": "Salvato",
+    "done_title": "Chiudi la visita",
+    "minutes_on_site": "Minuti sul posto",
+    "parts_used": "Ricambi usati",
+    "part_search": "Cerca un ricambio",
+    "no_parts_found": "Nessun ricambio trovato",
+    "remove": "Rimuovi",
+    "note": "Nota",
+    "save": "Salva",
+    "cancel": "Annulla",
 }
 
 CATALOGUE: dict[str, dict[str, str]] = {"en": EN, "pt_BR": PT_BR, "da": DA, "it": IT}

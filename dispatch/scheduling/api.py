@@ -58,18 +58,21 @@ def create_run(body: RunCreate, request: Request, session: SessionDep, user: Cur
 
 @router.get("", response_model=list[RunSummary],
             description="Roles: dispatcher. Newest first, without the plans.")
-def list_runs(session: SessionDep, clock: ClockDep, status: RunStatus | None = None,
+def list_runs(session: SessionDep, clock: ClockDep, settings: SettingsDep,
+              status: RunStatus | None = None,
               limit: Annotated[int, Query(ge=1, le=200)] = 50) -> Any:
     out = [RunSummary.model_validate(r) for r in runs.list_runs(
-        session, now=clock.now(), status=status, limit=limit)]
+        session, now=clock.now(), status=status, limit=limit,
+        stale_after=runs.stale_threshold(settings))]
     session.commit()  # stale runs were failed while reading
     return out
 
 
 @router.get("/{run_id}", response_model=RunRead,
             description="Roles: dispatcher. Progress while it runs; the plan and KPIs when done.")
-def get_run(run_id: int, session: SessionDep, clock: ClockDep) -> Any:
-    out = RunRead.model_validate(runs.get_run(session, run_id=run_id, now=clock.now()))
+def get_run(run_id: int, session: SessionDep, clock: ClockDep, settings: SettingsDep) -> Any:
+    out = RunRead.model_validate(runs.get_run(session, run_id=run_id, now=clock.now(),
+                                              stale_after=runs.stale_threshold(settings)))
     session.commit()
     return out
 
@@ -78,8 +81,9 @@ def get_run(run_id: int, session: SessionDep, clock: ClockDep) -> Any:
              description="Roles: dispatcher. A queued run is cancelled at once, a running one "
                          "stops with its best plan so far (status cancelled). 409 otherwise.")
 def cancel_run(run_id: int, request: Request, session: SessionDep, user: CurrentUser,
-               clock: ClockDep) -> Any:
-    run = runs.cancel_run(session, run_id=run_id, user_id=user.id, now=clock.now())
+               clock: ClockDep, settings: SettingsDep) -> Any:
+    run = runs.cancel_run(session, run_id=run_id, user_id=user.id, now=clock.now(),
+                          stale_after=runs.stale_threshold(settings))
     out = RunRead.model_validate(run)
     session.commit()
     request.app.state.runner.cancel(run_id)
@@ -92,8 +96,9 @@ def cancel_run(run_id: int, request: Request, session: SessionDep, user: Current
                          "changed since the run are skipped and listed in `publish_report`. "
                          "409 unless the run is done.")
 def publish_run(run_id: int, request: Request, session: SessionDep, user: CurrentUser,
-                clock: ClockDep) -> Any:
-    run = runs.publish_run(session, run_id=run_id, user_id=user.id, now=clock.now())
+                clock: ClockDep, settings: SettingsDep) -> Any:
+    run = runs.publish_run(session, run_id=run_id, user_id=user.id, now=clock.now(),
+                           stale_after=runs.stale_threshold(settings))
     out = RunRead.model_validate(run)
     session.commit()
     _announce(request, run)
@@ -103,8 +108,9 @@ def publish_run(run_id: int, request: Request, session: SessionDep, user: Curren
 @router.post("/{run_id}/discard", response_model=RunRead,
              description="Roles: dispatcher. Drops a done run's proposed plan. 409 otherwise.")
 def discard_run(run_id: int, request: Request, session: SessionDep, user: CurrentUser,
-                clock: ClockDep) -> Any:
-    run = runs.discard_run(session, run_id=run_id, user_id=user.id, now=clock.now())
+                clock: ClockDep, settings: SettingsDep) -> Any:
+    run = runs.discard_run(session, run_id=run_id, user_id=user.id, now=clock.now(),
+                           stale_after=runs.stale_threshold(settings))
     out = RunRead.model_validate(run)
     session.commit()
     _announce(request, run)

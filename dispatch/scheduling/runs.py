@@ -4,13 +4,13 @@ Life of a run: ``queued`` (created by POST /schedule-runs) -> ``running`` (a wor
 it; ``progress`` and ``heartbeat_at`` are written every :data:`HEARTBEAT_S`) -> ``done``
 (a proposed plan waits for review) -> ``published`` or ``discarded``. Off the main road:
 ``failed`` (an error, a plan the validator rejects, or a worker lost: a running run whose
-heartbeat is older than :data:`STALE_AFTER` is failed whenever runs are read) and
-``cancelled``.
+heartbeat is older than ``stale_after`` -- :data:`STALE_AFTER` unless the setting
+``run_stale_after_s`` says otherwise -- is failed whenever runs are read) and ``cancelled``.
 
 :func:`execute_run` is the job: it takes a sessionmaker, the run id and a clock, and knows
 nothing of FastAPI, so the embedded :class:`JobRunner` (a thread pool owned by the app)
-and a Celery task can both call it. It commits its own short transactions; solving happens
-outside any transaction.
+and the Celery task (:mod:`dispatch.scheduling.celery_jobs`) both call it. It commits its
+own short transactions; solving happens outside any transaction.
 """
 
 from __future__ import annotations
@@ -88,14 +88,28 @@ def _quiet(*_args: Any, **_kwargs: Any) -> None:
 # --- reading ------------------------------------------------------------------------------
 
 
-def reap_stale_runs(session: Session, *, now: datetime) -> int:
-    """Fail running runs without a recent heartbeat (and queued ones never taken)."""
+def stale_threshold(settings: Settings) -> timedelta:
+    """How old a running run's heartbeat may get before its worker counts as lost."""
+    return timedelta(seconds=settings.run_stale_after_s)
+
+
+def heartbeat_every(stale: timedelta) -> float:
+    """Seconds between heartbeats: :data:`HEARTBEAT_S`, or more often under a short
+    ``stale`` threshold so that at least five beats fit in it."""
+    return min(HEARTBEAT_S, stale.total_seconds() / 5)
+
+
+def reap_stale_runs(session: Session, *, now: datetime,
+                    stale_after: timedelta = STALE_AFTER) -> int:
+    """Fail running runs without a heartbeat for ``stale_after`` (and queued ones never
+    taken)."""
     lost = session.execute(
         update(ScheduleRun)
         .where(ScheduleRun.status == RunStatus.running,
-               ScheduleRun.heartbeat_at < now - STALE_AFTER)
+               ScheduleRun.heartbeat_at < now - stale_after)
         .values(status=RunStatus.failed, finished_at=now, version=ScheduleRun.version + 1,
-                error=f"worker lost: no heartbeat for more than {STALE_AFTER.seconds} s")
+                error="worker lost: no heartbeat for more than "
+                      f"{stale_after.total_seconds():g} s")
         .execution_options(synchronize_session=False)
     ).rowcount
     lost += session.execute(
@@ -118,15 +132,16 @@ def _run(session: Session, run_id: int, *, lock: bool = False) -> ScheduleRun:
     return run
 
 
-def get_run(session: Session, *, run_id: int, now: datetime) -> ScheduleRun:
-    reap_stale_runs(session, now=now)
+def get_run(session: Session, *, run_id: int, now: datetime,
+            stale_after: timedelta = STALE_AFTER) -> ScheduleRun:
+    reap_stale_runs(session, now=now, stale_after=stale_after)
     return _run(session, run_id)
 
 
 def list_runs(session: Session, *, now: datetime, status: str | None = None,
-              limit: int = 50) -> list[ScheduleRun]:
+              limit: int = 50, stale_after: timedelta = STALE_AFTER) -> list[ScheduleRun]:
     """Newest first."""
-    reap_stale_runs(session, now=now)
+    reap_stale_runs(session, now=now, stale_after=stale_after)
     stmt = select(ScheduleRun).order_by(ScheduleRun.id.desc()).limit(limit)
     if status:
         stmt = stmt.where(ScheduleRun.status == status)
@@ -165,10 +180,11 @@ def create_run(session: Session, *, date_from: date, date_to: date, scope: dict[
     return run
 
 
-def cancel_run(session: Session, *, run_id: int, user_id: int | None,
-               now: datetime) -> ScheduleRun:
-    """A queued run is cancelled at once; a running one when its worker sees the request."""
-    reap_stale_runs(session, now=now)
+def cancel_run(session: Session, *, run_id: int, user_id: int | None, now: datetime,
+               stale_after: timedelta = STALE_AFTER) -> ScheduleRun:
+    """A queued run is cancelled at once; a running one when its worker sees the request
+    (its heartbeat reads ``cancel_requested``, wherever the worker runs)."""
+    reap_stale_runs(session, now=now, stale_after=stale_after)
     run = _run(session, run_id, lock=True)
     if run.status == RunStatus.queued:
         run.status = RunStatus.cancelled
@@ -184,9 +200,9 @@ def cancel_run(session: Session, *, run_id: int, user_id: int | None,
     return run
 
 
-def discard_run(session: Session, *, run_id: int, user_id: int | None,
-                now: datetime) -> ScheduleRun:
-    reap_stale_runs(session, now=now)
+def discard_run(session: Session, *, run_id: int, user_id: int | None, now: datetime,
+                stale_after: timedelta = STALE_AFTER) -> ScheduleRun:
+    reap_stale_runs(session, now=now, stale_after=stale_after)
     run = _run(session, run_id, lock=True)
     if run.status != RunStatus.done:
         raise RunNotAllowed(f"run {run.id} is {run.status}; only a done run's proposed plan "
@@ -247,9 +263,10 @@ class _Heartbeat(threading.Thread):
 
     def beat(self) -> None:
         with session_scope(self.factory) as session:
-            run = _run(session, self.run_id, lock=True)
-            if run.status != RunStatus.running or run.cancel_requested:
-                self.cancel.set()
+            run = session.get(ScheduleRun, self.run_id, with_for_update=True,
+                              populate_existing=True)
+            if run is None or run.status != RunStatus.running or run.cancel_requested:
+                self.cancel.set()  # deleted, reaped, decided or cancelled: stop solving
                 return
             run.heartbeat_at = self.clock.now()
             run.progress = progress = self.progress.as_dict()
@@ -306,7 +323,9 @@ def _tell(notify: Notify, run_id: int, status: str, progress: dict[str, Any]) ->
 def _finish(factory: sessionmaker[Session], run_id: int, clock: Clock, *, status: str,
             error: str = "", **values: Any) -> str:
     with session_scope(factory) as session:
-        run = _run(session, run_id, lock=True)
+        run = session.get(ScheduleRun, run_id, with_for_update=True, populate_existing=True)
+        if run is None:
+            return "missing"
         if run.status != RunStatus.running:
             return run.status  # reaped or decided meanwhile: leave it
         run.status = status
@@ -443,15 +462,15 @@ class JobRunner:
 # --- publishing -----------------------------------------------------------------------------
 
 
-def publish_run(session: Session, *, run_id: int, user_id: int | None,
-                now: datetime) -> ScheduleRun:
+def publish_run(session: Session, *, run_id: int, user_id: int | None, now: datetime,
+                stale_after: timedelta = STALE_AFTER) -> ScheduleRun:
     """Make the proposed plan the schedule: its orders become ``scheduled`` with technician
     and start (one history entry: "published by run N: technician .., start .."), their
     unpinned planned visits are replaced by the plan's; orders the plan leaves out lose their
     planned visit and go back to ``ready``. An order (or its visit) that changed since the
     run is skipped and reported; the rest publishes. Only a ``done`` run publishes (409
     otherwise)."""
-    reap_stale_runs(session, now=now)
+    reap_stale_runs(session, now=now, stale_after=stale_after)
     run = _run(session, run_id, lock=True)
     if run.status != RunStatus.done:
         raise RunNotAllowed(f"run {run.id} is {run.status}; only a done run's proposed plan "

@@ -53,6 +53,8 @@ class RunSummary(BaseModel):
     seed: int
     progress: dict[str, Any]
     cancel_requested: bool
+    worker: str = Field(description="who executes it: thread:<host>:<pid> (the embedded pool) "
+                                    "or celery:<host>:<pid>")
     error: str
     kpis: dict[str, Any] | None
     version: int

@@ -5,6 +5,7 @@ prorated change -> indexation at renewal -> profit and loss."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 SP = ZoneInfo("America/Sao_Paulo")
@@ -24,7 +25,10 @@ def _post(client, url, headers, body=None, status=201):
     return _call(client, "POST", url, headers, body, status)
 
 
-def test_quote_to_contract_to_order_invoices_renewal_and_profit_over_http(client, auth, clock):
+def test_quote_to_contract_to_order_invoices_renewal_and_profit_over_http(client, auth, clock,
+                                                                         settings):
+    # The company's cost of a kilometre driven (TECNICO_TRAVEL_COST_PER_KM).
+    settings.travel_cost_per_km = Decimal("1.10")
     desk = auth("dispatcher")
     billing = auth("billing")
     clock.current = _at(2026, 2, 16, 9, 0)
@@ -101,10 +105,15 @@ def test_quote_to_contract_to_order_invoices_renewal_and_profit_over_http(client
     assert [(x["number"], x["state"], x["remaining_minutes"]) for x in at_risk] == [
         (order["number"], "at_risk", 60)]
 
-    # Priced by the coverage: parts 10 % off, labour included.
+    # Priced by the coverage: parts 10 % off, travel and labour included.
     part = _post(client, f"/orders/{oid}/lines", desk, {
         "kind": "part", "product_id": compressor["id"], "quantity": "2"})
     assert (part["price_rule"], part["net"]) == ("contract", "90.00")
+    drive = _post(client, f"/orders/{oid}/time-entries", desk, {
+        "technician_id": tech["id"], "activity": "travel", "distance_km": "18.4",
+        "started_at": "2026-04-06T17:30:00Z", "ended_at": "2026-04-06T18:00:00Z"})
+    assert (drive["price_rule"], drive["amount"], drive["distance_km"]) == (
+        "contract", "0.00", "18.40")
     work = _post(client, f"/orders/{oid}/time-entries", desk, {
         "technician_id": tech["id"], "activity": "on_site",
         "started_at": "2026-04-06T18:00:00Z", "ended_at": "2026-04-06T19:00:00Z"})
@@ -177,18 +186,20 @@ def test_quote_to_contract_to_order_invoices_renewal_and_profit_over_http(client
                             "2026-09"]
     april = months["2026-04"]
     # 1200.00 for April, 150.00 for the chiller's half month, 90.00 of parts on the order;
-    # cost: parts 2 x 30.00, one hour of the technician at 45.00.
+    # cost: parts 2 x 30.00, an hour and a half of the technician (half an hour of it
+    # driving) at 45.00, and the 18.4 km he drove at 1.10.
     assert (april["contract_revenue"], april["extras_revenue"], april["parts_cost"],
-            april["labour_cost"], april["profit"]) == (
-        "1350.00", "90.00", "60.00", "45.00", "1335.00")
+            april["labour_cost"], april["travel_km"], april["travel_cost"],
+            april["profit"]) == (
+        "1350.00", "90.00", "60.00", "67.50", "18.400", "20.24", "1292.26")
     assert [months[m]["revenue"] for m in ("2026-03", "2026-05", "2026-09")] == [
         "1200.00", "1500.00", "1560.00"]
-    assert (pnl["totals"]["revenue"], pnl["totals"]["cost"], pnl["totals"]["profit"]) == (
-        "10200.00", "105.00", "10095.00")
+    assert (pnl["cost_per_km"], pnl["totals"]["revenue"], pnl["totals"]["cost"],
+            pnl["totals"]["profit"]) == ("1.10", "10200.00", "147.74", "10052.26")
     chart = client.get(f"/contracts/{cid}/pnl/chart", headers=billing,
                        params={"from": "2026-03-01", "to": "2026-09-30"})
     assert chart.status_code == 200 and chart.content.startswith(b"\x89PNG")
     sheet = client.get(f"/contracts/{cid}/pnl/export", headers=billing,
                        params={"from": "2026-03-01", "to": "2026-09-30", "format": "csv"})
     assert sheet.status_code == 200 and sheet.text.splitlines()[-1] == (
-        "total,10110.00,90.00,10200.00,60.00,45.00,0.00,105.00,10095.00")
+        "total,10110.00,90.00,10200.00,60.00,67.50,18.400,20.24,147.74,10052.26")

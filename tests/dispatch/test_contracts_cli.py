@@ -1,4 +1,5 @@
-"""``tecnico contracts invoice|generate-visits|release-appointments`` run as subprocesses."""
+"""``tecnico contracts invoice|renew|generate-visits|release-appointments`` run as
+subprocesses."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from contracts.models import Contract
 from dispatch.core.db import make_engine
 from orders.billing.models import Invoice
 from orders.models import ServiceOrder
@@ -69,9 +71,31 @@ def test_the_contract_jobs_run_from_the_command_line_and_issue_nothing_twice(tmp
     assert "released 1 appointments" in released.stdout
 
     with Session(engine) as s:
+        ended = make_contract(s, auto_renew=False, start_date=date(2025, 1, 1),
+                              end_date=date(2025, 12, 31))
+        unindexed = make_contract(s, index_name="IPCA")
+        s.commit()
+        ended_number, unindexed_number = ended.number, unindexed.number
+    renewals = _tecnico("contracts", "renew", "--until", "2027-01-01", env=env)
+    # The renewals that could be made are kept; the one that could not makes the exit 1.
+    assert renewals.returncode == 1, renewals.stderr
+    assert f"{number}\trenewed to 2027-12-31\t1200.00 BRL\n" in renewals.stdout
+    assert f"{suspended_number}\trenewed to 2027-12-31" in renewals.stdout
+    assert f"{ended_number}\texpired on 2025-12-31" in renewals.stdout
+    assert f"failed {unindexed_number}: " in renewals.stdout and "IPCA" in renewals.stdout
+    assert "renewed 2 contracts, expired 1; 1 could not be renewed" in renewals.stdout
+    again = _tecnico("contracts", "renew", "--until", "2027-01-01", env=env)
+    assert "renewed 0 contracts, expired 0; 1 could not be renewed" in again.stdout
+
+    with Session(engine) as s:
         assert s.scalar(select(func.count()).select_from(Invoice)) == 3
         assert s.scalar(select(func.count()).select_from(ServiceOrder)
                         .where(ServiceOrder.category == "maintenance")) == 2
         assert s.scalar(select(ServiceOrder.status).where(
             ServiceOrder.category != "maintenance")) == "ready"
+        assert dict(s.execute(select(Contract.number, Contract.status)).all()) == {
+            number: "active", suspended_number: "suspended", ended_number: "expired",
+            unindexed_number: "active"}
+        assert s.scalar(select(Contract.end_date).where(Contract.number == number)) == date(
+            2027, 12, 31)
     engine.dispose()

@@ -1,5 +1,6 @@
 """A technician's route list on a phone, in a real browser: sign in, read the stops, report
-arrival with the big buttons, take the PDF; another technician's route stays closed."""
+arrival with the big buttons, finish a visit with the parts used, take the PDF; another
+technician's route stays closed."""
 
 from __future__ import annotations
 
@@ -12,12 +13,16 @@ from sqlalchemy import select
 
 from dispatch.core.auth import User, create_token, create_user
 from dispatch.models import Visit
+from orders.models import OrderLine, TimeEntry
 from tests.dispatch import browser_kit as kit
 from tests.factories import (
     T0,
+    make_item_group,
+    make_labour_type,
     make_line,
     make_order,
     make_product,
+    make_service_item,
     make_site,
     make_technician,
     make_visit,
@@ -42,12 +47,16 @@ def ana(live_server):
                                user_id=session.scalar(select(User.id).where(
                                    User.username == "ana")))
         other = make_technician(session, name="Bruno Lima")
+        group = make_item_group(session, default_labour_type_id=make_labour_type(session).id)
+        make_product(session, name="Filtro de ar", sku="FLT-9", unit_price=Decimal("80.00"))
         for seq, (hh, name) in enumerate(((9, "Padaria Bom Pão"), (11, "Hotel Paulista")), 1):
             site = make_site(session, name=f"Loja {seq}", latitude=-23.55 - seq / 100,
                              longitude=-46.63)
             site.customer.legal_name = name
-            order = make_order(session, site=site, status="scheduled", technician_id=tech.id,
-                               scheduled_start=_at(hh), reported_defect="Não liga")
+            item = make_service_item(session, site=site, item_group=group)
+            order = make_order(session, service_item=item, status="scheduled",
+                               technician_id=tech.id, scheduled_start=_at(hh),
+                               reported_defect="Não liga")
             make_line(session, order=order, quantity=Decimal("2"),
                       product=make_product(session, name="Capacitor", sku=f"CAP-{seq}"))
             make_visit(session, order=order, technician=tech, planned_start=_at(hh),
@@ -102,6 +111,46 @@ def test_a_technician_works_through_his_day_on_the_phone(phone, live_server, ana
     assert download.value.suggested_filename == f"route-{ana['id']}-{DAY}.pdf"
     with open(path, "rb") as f:
         assert f.read(5) == b"%PDF-"
+    assert watch.clean(), watch
+
+
+def test_a_technician_finishes_a_visit_with_a_part_he_used(phone, live_server, ana):
+    page, watch = phone
+    page.goto(f"{live_server.url}/technicians/{ana['id']}/route/page?date={DAY}")
+    kit.sign_in(page, ana["token"])
+    second = page.locator("#stops > li").nth(1)
+    expect(second.locator(".customer")).to_have_text("Hotel Paulista")
+    second.get_by_role("button", name="Cheguei").click()
+    expect(second.locator(".chip")).to_have_text("No local")
+    live_server.clock.advance(minutes=40)
+    page.reload()  # the token stays in the tab; the route is read at the server's new time
+    second = page.locator("#stops > li").nth(1)
+    second.get_by_role("button", name="Concluído").click()
+    form = second.locator("form.done-form")
+    expect(form.get_by_label("Minutos no local")).to_have_value("40")
+    expect(form.get_by_label("Qtd.: Capacitor [CAP-2]")).to_have_value("2")
+    form.get_by_role("searchbox", name="Buscar peça").fill("filtro")
+    form.get_by_role("button", name="Filtro de ar [FLT-9]").click()
+    expect(form.get_by_label("Qtd.: Filtro de ar [FLT-9]")).to_have_value("1")
+    kit.screenshot(page, "route-phone-done")
+    form.get_by_role("button", name="Salvar").click()
+    expect(second.locator(".chip")).to_have_text("Concluída")
+    expect(page.locator("#saved")).to_have_text("Salvo")
+    expect(second.locator("form.done-form")).to_have_count(0)
+    expect(second.locator(".actions button")).to_have_count(0)
+    with live_server.sessions() as session:
+        visit = session.scalar(select(Visit).where(Visit.technician_id == ana["id"],
+                                                   Visit.sequence == 2))
+        assert visit.status == "done"
+        assert visit.finished_at - visit.arrived_at == timedelta(minutes=40)
+        entries = session.scalars(select(TimeEntry).where(TimeEntry.order_id == visit.order_id)
+                                  .order_by(TimeEntry.started_at)).all()
+        assert [(e.activity, e.distance_km, e.billed_minutes) for e in entries] == [
+            ("travel", Decimal("4"), 10), ("on_site", None, 40)]
+        lines = session.scalars(select(OrderLine).where(OrderLine.order_id == visit.order_id)
+                                .order_by(OrderLine.id)).all()
+        assert [(ln.description, ln.quantity, ln.unit_price, ln.price_rule) for ln in lines] == [
+            ("Capacitor", 2, 50, "catalogue"), ("Filtro de ar", 1, 80, "catalogue")]
     assert watch.clean(), watch
 
 

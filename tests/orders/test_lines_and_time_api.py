@@ -2,6 +2,8 @@
 
 from decimal import Decimal
 
+from sqlalchemy import select
+
 from orders.models import OrderHistory, OrderLine, ServiceOrder, TimeEntry
 from tests.factories import make_labour_type, make_order, make_product
 from tests.orders.world import count, create_order, make_world, move
@@ -190,6 +192,38 @@ def test_an_end_before_the_start_is_a_422_and_nothing_changes(client, auth, sess
     naive = client.post(f"/orders/{oid}/time-entries", headers=h,
                         json=_time(w, start="2026-03-02T13:00:00"))
     assert naive.status_code == 422
+    _unchanged(session, oid, version=1)
+
+
+def test_a_travel_entry_records_the_kilometres_driven(client, auth, session):
+    w = make_world(session)
+    h = auth("dispatcher")
+    oid = create_order(client, h, w)["id"]
+    res = client.post(f"/orders/{oid}/time-entries", headers=h,
+                      json=_time(w, activity="travel", distance_km="42.125"))
+    assert res.status_code == 201, res.text
+    assert (res.json()["activity"], res.json()["distance_km"]) == ("travel", "42.125")
+    session.expire_all()
+    assert session.scalar(select(TimeEntry.distance_km)) == Decimal("42.125")
+    history = client.get(f"/orders/{oid}/history", headers=h).json()
+    assert history[-1]["note"].endswith("travel 2 min, 42.125 km")
+    other = client.post(f"/orders/{oid}/time-entries", headers=h,
+                        json=_time(w, start="2026-03-02T14:00:00Z", end="2026-03-02T15:00:00Z"))
+    assert other.json()["distance_km"] is None
+
+
+def test_kilometres_negative_or_on_work_that_is_not_travel_are_a_422_and_nothing_changes(
+        client, auth, session):
+    w = make_world(session)
+    h = auth("dispatcher")
+    oid = create_order(client, h, w)["id"]
+    for body in (_time(w, activity="travel", distance_km="-1"),
+                 _time(w, activity="travel", distance_km="1.0001"),
+                 _time(w, activity="on_site", distance_km="12")):
+        res = client.post(f"/orders/{oid}/time-entries", headers=h, json=body)
+        assert res.status_code == 422, body
+        assert res.headers["content-type"].startswith("application/problem+json")
+        assert "distance_km" in res.text, res.text
     _unchanged(session, oid, version=1)
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 11:56:54.871330
+Create Date: 2026-11-23 13:22:32.548871
 """
 from alembic import op
 import sqlalchemy as sa
@@ -858,9 +858,11 @@ def upgrade() -> None:
     sa.Column('amount', dispatch.core.db.ScaledDecimal(scale=4), nullable=False),
     sa.Column('vat_rate', dispatch.core.db.ScaledDecimal(scale=2), nullable=False),
     sa.Column('price_rule', sa.String(length=20), nullable=False),
+    sa.Column('distance_km', dispatch.core.db.ScaledDecimal(scale=3), nullable=True),
     sa.Column('note', sa.Text(), nullable=False),
     sa.Column('created_at', dispatch.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.CheckConstraint("distance_km IS NULL OR (distance_km >= 0 AND activity = 'travel')", name=op.f('ck_time_entries_distance_only_on_travel')),
     sa.CheckConstraint('ended_at >= started_at', name=op.f('ck_time_entries_ends_after_start')),
     sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_time_entries_created_by_id_users')),
     sa.ForeignKeyConstraint(['labour_type_id'], ['labour_types.id'], name=op.f('fk_time_entries_labour_type_id_labour_types')),

@@ -5,6 +5,9 @@ const data = pageData();
 const W = data.words;
 const $ = (id) => document.getElementById(id);
 let route = null;
+// When the route was read, on this phone's clock: with route.read_at (the server's clock) it
+// gives the server's "now" however wrong the phone's clock is.
+let readAt = 0;
 
 function day() {
   return $("day").value || data.day || isoDay(new Date());
@@ -79,7 +82,7 @@ function stopCard(stop, tz) {
     el("button", {
       type: "button", class: `btn btn-big btn-action action-${a.name}`,
       dataset: { action: a.name },
-      onclick: (ev) => report(ev.currentTarget, a),
+      onclick: (ev) => (a.name === "done" ? openDone(ev.currentTarget, stop, a) : reportAction(ev.currentTarget, a)),
     }, W[`action.${a.name}`] || a.name)));
 
   return el("li", { class: `stop status-${stop.status}`, dataset: { visit: stop.visit_id } },
@@ -109,6 +112,7 @@ async function load() {
   $("summary").textContent = W.loading;
   try {
     route = await api(`/technicians/${data.technician_id}/route?date=${encodeURIComponent(day())}`);
+    readAt = Date.now();
     render();
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) return showLogin(err.message);
@@ -118,15 +122,142 @@ async function load() {
   }
 }
 
-async function report(button, action) {
+async function report(button, action, body = action.body) {
   button.disabled = true;
+  $("saved").textContent = "";
   try {
-    await api(action.href, { method: action.method, body: action.body });
+    await api(action.href, { method: action.method, body });
     await load();
+    $("saved").textContent = W.saved;
   } catch (err) {
     button.disabled = false;
-    $("route-error").textContent = err.message;
+    throw err;
   }
+}
+
+function reportAction(button, action) {
+  report(button, action).catch((err) => { $("route-error").textContent = err.message; });
+}
+
+// --- "done": minutes on site and the parts used ---------------------------------------------
+
+function partLabel(p) {
+  return p.sku ? `${p.description || p.name} [${p.sku}]` : (p.description || p.name);
+}
+
+function minutesOnSite(stop) {
+  if (!stop.arrived_at) return "";
+  const now = Date.parse(route.read_at) + (Date.now() - readAt);
+  return Math.max(1, Math.round((now - Date.parse(stop.arrived_at)) / 60_000));
+}
+
+/** One part used: a quantity per product; a part brought keeps its row even at 0 (unused). */
+function partRow(list, { productId, label, quantity, warranty = false, brought = false }) {
+  const same = [...list.children].find((r) => r.dataset.product === String(productId) && !r.dataset.brought);
+  if (same && !brought) {
+    const input = same.querySelector("input");
+    input.value = Number(input.value || 0) + quantity;
+    return;
+  }
+  const row = el("li", { class: "part-used", dataset: { product: productId, warranty: warranty ? "1" : "", brought: brought ? "1" : "" } },
+    el("span", { class: "part-name" }, label, warranty ? ` (${W.warranty})` : ""),
+    el("input", {
+      type: "number", class: "qty", min: "0", step: "any", inputmode: "decimal", value: quantity,
+      "aria-label": `${W.quantity}: ${label}`,
+    }));
+  if (!brought) {
+    row.append(el("button", {
+      type: "button", class: "btn btn-quiet", "aria-label": `${W.remove}: ${label}`,
+      onclick: () => row.remove(),
+    }, "×"));
+  }
+  list.append(row);
+}
+
+function partSearch(list) {
+  const results = el("ul", { class: "part-results" });
+  let timer = 0;
+  let asked = 0;
+  const input = el("input", {
+    type: "search", class: "part-search", placeholder: W.part_search, "aria-label": W.part_search,
+    autocomplete: "off", enterkeyhint: "search",
+  });
+  const pick = (product) => {
+    partRow(list, { productId: product.id, label: partLabel(product), quantity: 1 });
+    input.value = "";
+    results.replaceChildren();
+  };
+  const find = async () => {
+    const q = input.value.trim();
+    const mine = ++asked;
+    if (q.length < 2) return results.replaceChildren();
+    const page = await api(`/products?${new URLSearchParams({ q, active: "true", limit: "8" })}`);
+    if (mine !== asked) return; // a later search is under way
+    results.replaceChildren(...(page.items.length ? page.items.map((p) => el("li", {},
+      el("button", { type: "button", class: "btn part-pick", onclick: () => pick(p) }, partLabel(p))))
+      : [el("li", { class: "hint" }, W.no_parts_found)]));
+  };
+  input.addEventListener("input", () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => find().catch((err) => results.replaceChildren(
+      el("li", { class: "error" }, err.message))), 250);
+  });
+  input.addEventListener("keydown", (ev) => { if (ev.key === "Enter") ev.preventDefault(); });
+  return [input, results];
+}
+
+function doneBody(stop, action, form) {
+  const body = { ...action.body };
+  const minutes = form.elements.minutes.value;
+  if (stop.arrived_at && minutes !== "") {
+    body.at = new Date(Date.parse(stop.arrived_at) + Number(minutes) * 60_000).toISOString();
+  }
+  const note = form.elements.note.value.trim();
+  if (note) body.note = note;
+  body.parts_used = [...form.querySelectorAll(".part-used")].map((row) => ({
+    product_id: Number(row.dataset.product),
+    quantity: row.querySelector("input").value || "0",
+    warranty: row.dataset.warranty === "1",
+    brought: row.dataset.brought === "1",
+  })).filter((p) => p.brought || Number(p.quantity) > 0)
+    .map(({ brought, ...part }) => part);
+  return body;
+}
+
+function openDone(button, stop, action) {
+  const card = button.closest(".stop");
+  if (card.querySelector(".done-form")) return;
+  button.disabled = true;
+  const id = `done-${stop.visit_id}`;
+  const parts = el("ul", { class: "parts-used" });
+  for (const p of stop.parts) {
+    partRow(parts, { productId: p.product_id, label: partLabel(p), quantity: Number(p.quantity), warranty: p.warranty, brought: true });
+  }
+  const error = el("p", { class: "error", role: "alert" });
+  const close = () => { form.remove(); button.disabled = false; };
+  const save = el("button", { type: "submit", class: "btn btn-big btn-action action-done" }, W.save);
+  const form = el("form", { class: "done-form", "aria-labelledby": `${id}-title` },
+    el("h3", { id: `${id}-title` }, W.done_title),
+    el("label", { for: `${id}-minutes` }, W.minutes_on_site),
+    el("input", { id: `${id}-minutes`, name: "minutes", type: "number", min: "0", step: "1", inputmode: "numeric", value: minutesOnSite(stop) }),
+    el("p", { class: "label" }, W.parts_used),
+    parts,
+    ...partSearch(parts),
+    el("label", { for: `${id}-note` }, W.note),
+    el("input", { id: `${id}-note`, name: "note", type: "text", maxlength: "2000" }),
+    error,
+    el("div", { class: "actions" }, save,
+      el("button", { type: "button", class: "btn btn-big", onclick: close }, W.cancel)));
+  form.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    error.textContent = "";
+    report(save, action, doneBody(stop, action, form)).catch((err) => {
+      const field = err.problem && err.problem.field;
+      error.textContent = field ? `${err.message} (${field})` : err.message;
+    });
+  });
+  card.append(form);
+  form.elements.minutes.focus();
 }
 
 async function openPdf() {

@@ -1,8 +1,10 @@
 """Runs on the embedded thread pool against a committing database: progress readable while
-a run works, cancelling a running run, and a run whose worker is lost mid-run."""
+a run works, cancelling a running run, a run whose worker is lost mid-run, and one whose
+row went away."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,8 +17,15 @@ from dispatch.core.auth import create_token, create_user
 from dispatch.core.clock import FixedClock
 from dispatch.core.db import make_sessionmaker, session_scope
 from dispatch.core.settings import Settings
+from dispatch.scheduling import runs
 from dispatch.scheduling.runs import JobRunner
-from tests.dispatch.scheduling.world import make_world, run_body, wait_for
+from tests.dispatch.scheduling.world import (
+    cancel_running,
+    make_world,
+    run_body,
+    wait_for,
+    wait_solving,
+)
 
 
 @pytest.fixture
@@ -47,23 +56,11 @@ def _start(client, headers, **fields) -> int:
     return res.json()["id"]
 
 
-def _solving(client, headers, run_id: int) -> dict:
-    """Wait until the run reports solving progress with a best objective."""
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        body = client.get(f"/schedule-runs/{run_id}", headers=headers).json()
-        if body["status"] == "running" and body["progress"].get("best_objective") is not None:
-            return body
-        assert body["status"] in ("queued", "running"), body
-        time.sleep(0.05)
-    raise AssertionError("the run never reported progress")
-
-
 def test_progress_is_readable_while_a_run_works_and_it_ends_done(pool):
     client, h, _clock = pool
     run_id = _start(client, h, time_limit_s=3)
 
-    running = _solving(client, h, run_id)
+    running = wait_solving(client, run_id, h)
 
     assert running["progress"]["phase"] == "solving"
     assert running["progress"]["elapsed_s"] >= 0
@@ -77,17 +74,10 @@ def test_progress_is_readable_while_a_run_works_and_it_ends_done(pool):
 def test_cancelling_a_running_run_stops_it_with_its_best_plan(pool):
     client, h, _clock = pool
     run_id = _start(client, h, time_limit_s=60)
-    _solving(client, h, run_id)
-    started = time.monotonic()
+    wait_solving(client, run_id, h)
 
-    res = client.post(f"/schedule-runs/{run_id}/cancel", headers=h)
+    cancel_running(client, run_id, h)
 
-    assert res.status_code == 200, res.text
-    assert res.json()["cancel_requested"] is True
-    final = wait_for(client, run_id, h, timeout=30)
-    assert final["status"] == "cancelled"
-    assert time.monotonic() - started < 30  # well before the 60 s limit
-    assert final["kpis"]["solver_status"] == "CANCELLED"
     assert client.post(f"/schedule-runs/{run_id}/publish", headers=h).status_code == 409
 
 
@@ -95,7 +85,7 @@ def test_a_run_whose_worker_is_lost_is_failed_and_stays_failed(pool):
     client, h, clock = pool
     runner = client.app.state.runner
     run_id = _start(client, h, time_limit_s=60)
-    _solving(client, h, run_id)
+    wait_solving(client, run_id, h)
     # Ten minutes later for the app, none for the worker: its beats look ten minutes old,
     # as a killed worker's last beat would.
     clock.advance(minutes=10)
@@ -111,3 +101,14 @@ def test_a_run_whose_worker_is_lost_is_failed_and_stays_failed(pool):
     assert not runner._cancels
     after = client.get(f"/schedule-runs/{run_id}", headers=h).json()
     assert after["status"] == "failed" and after["plan"] is None
+
+
+
+def test_a_heartbeat_of_a_run_whose_row_is_gone_stops_the_solver(committing_engine):
+    cancel = threading.Event()
+    beat = runs._Heartbeat(make_sessionmaker(committing_engine), 4242, FixedClock(),
+                           runs._Progress(), cancel, every=1.0, notify=lambda *a, **k: None)
+
+    beat.beat()
+
+    assert cancel.is_set()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -25,12 +25,19 @@ SITES = [(-23.5614, -46.6559), (-23.5489, -46.6388), (-23.5925, -46.6878), (-23.
          (-23.5339, -46.6521)]
 
 
+# Orders enough that a run of the world's three technicians keeps solving for several
+# seconds whatever its time limit (the solver's work budget ends a run of eight orders in
+# about a second): for the tests that kill, stop or cancel a run while it solves.
+BUSY_ORDERS = 40
+
+
 @dataclass
 class World:
     skills: dict[str, Any]
     technicians: list[Any]
     orders: list[Any]
     sites: list[Any] = field(default_factory=list)
+    customer: Any = None
 
 
 def make_world(session: Session, *, technicians: int = 3, orders: int = 8) -> World:
@@ -54,12 +61,25 @@ def make_world(session: Session, *, technicians: int = 3, orders: int = 8) -> Wo
         made.append(order)
         sites.append(site)
     session.commit()
-    return World(skills, techs, made, sites)
+    return World(skills, techs, made, sites, customer)
 
 
 def run_body(**fields: Any) -> dict[str, Any]:
     return {"date_from": DAY.isoformat(), "date_to": DAY.isoformat(), "time_limit_s": 1,
             "seed": 1} | fields
+
+
+def workday_ahead(today: date, *, days: int = 7) -> date:
+    """The first Tuesday at least ``days`` after ``today`` that is no public holiday in
+    Brazil: a day the world's technicians work, far enough ahead that a run planned with the
+    real clock (a Celery worker's) has all of it."""
+    from contracts.calendars import ServiceCalendar
+
+    holidays = ServiceCalendar(timezone="America/Sao_Paulo", weekly=((),) * 7, country="BR")
+    day = today + timedelta(days=days)
+    while day.weekday() != 1 or holidays.holiday_name(day) is not None:
+        day += timedelta(days=1)
+    return day
 
 
 def wait_for(client, run_id: int, headers, statuses=("done", "failed", "cancelled"),
@@ -73,3 +93,29 @@ def wait_for(client, run_id: int, headers, statuses=("done", "failed", "cancelle
         if body["status"] in statuses or time.monotonic() > deadline:
             return body
         time.sleep(0.05)
+
+
+def cancel_running(client, run_id: int, headers) -> dict:
+    """Cancel a running run over HTTP and wait until it stopped with its best plan, within
+    30 s (well before the long limits of the runs cancelled)."""
+    started = time.monotonic()
+    res = client.post(f"/schedule-runs/{run_id}/cancel", headers=headers)
+    assert res.status_code == 200, res.text
+    assert res.json()["cancel_requested"] is True
+    final = wait_for(client, run_id, headers, timeout=30)
+    assert final["status"] == "cancelled", final["error"]
+    assert time.monotonic() - started < 30
+    assert final["kpis"]["solver_status"] == "CANCELLED"
+    return final
+
+
+def wait_solving(client, run_id: int, headers, timeout: float = 30.0) -> dict:
+    """Wait until the run reports solving progress with a best objective."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        body = client.get(f"/schedule-runs/{run_id}", headers=headers).json()
+        if body["status"] == "running" and body["progress"].get("best_objective") is not None:
+            return body
+        assert body["status"] in ("queued", "running"), body
+        time.sleep(0.05)
+    raise AssertionError("the run never reported progress")
