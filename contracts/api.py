@@ -449,6 +449,22 @@ def add_line(contract_id: int, body: s.ContractLineCreate, session: SessionDep,
     return out
 
 
+@contracts.patch("/{contract_id}/lines/{line_id}", response_model=s.LineChangeRead,
+                 dependencies=managers,
+                 description=f"{_ROLES} Changes a line's service hours (`calendar_id`; null: "
+                             "the contract's calendar). Orders opened from then on count "
+                             "their response time in it. Needs If-Match (the contract's "
+                             "version).")
+def update_line(contract_id: int, line_id: int, body: s.ContractLineUpdate, version: IfMatch,
+                session: SessionDep, user: CurrentUser, clock: ClockDep,
+                response: Response) -> Any:
+    line = service.update_line(session, contract_id=contract_id, line_id=line_id, data=body,
+                               expected_version=version, user_id=user.id, now=clock.now())
+    out = _line_change(session, line, None, response)
+    session.commit()
+    return out
+
+
 @contracts.delete("/{contract_id}/lines/{line_id}", response_model=s.LineChangeRead,
                   dependencies=managers,
                   description=f"{_ROLES} Stops covering the line's item from `removed_on` "

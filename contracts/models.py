@@ -143,7 +143,11 @@ class _Coverage:
         ScaledDecimal(2), default=Decimal("0")
     )
     travel_included: Mapped[bool] = mapped_column(Boolean, default=False)
-    # Response time in business hours of the contract's calendar, per order priority;
+    # The service hours the line's response times count in; None: the contract's (quote's).
+    calendar_id: Mapped[int | None] = mapped_column(
+        ForeignKey("service_calendars.id"), nullable=True
+    )
+    # Response time in business hours of the line's calendar, per order priority;
     # None: no response time promised for that priority.
     response_hours_low: Mapped[Decimal | None] = mapped_column(ScaledDecimal(2), nullable=True)
     response_hours_normal: Mapped[Decimal | None] = mapped_column(
@@ -335,9 +339,16 @@ class ContractLine(_Coverage, Base):
     service_item: Mapped[ServiceItem | None] = relationship()
     site: Mapped[Site | None] = relationship()
     item_group: Mapped[ItemGroup | None] = relationship()
+    calendar: Mapped[ServiceCalendar | None] = relationship()
 
     def covers_on(self, day: date) -> bool:
         return self.added_on <= day and (self.removed_on is None or day < self.removed_on)
+
+    @property
+    def service_calendar(self) -> ServiceCalendar | None:
+        """The calendar response times of orders under this line count in: the line's own,
+        else the contract's (None: the built-in 24/7 calendar)."""
+        return self.calendar if self.calendar_id is not None else self.contract.calendar
 
 
 class ContractHistory(Base):

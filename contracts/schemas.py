@@ -223,12 +223,21 @@ class CoverageTerms(BaseModel):
     labour_hourly_rate: Price | None = None
     parts_discount_percent: Percent = Decimal("0")
     travel_included: bool = False
+    calendar_id: int | None = Field(
+        None, description="the service hours response_hours count in; null: the contract's")
     response_hours: ResponseHours = Field(default_factory=ResponseHours)
     maintenance: Maintenance | None = None
 
 
 class ContractLineCreate(CoverageTerms):
     added_on: date | None = Field(None, description="default: today (or the contract's start)")
+
+
+class ContractLineUpdate(BaseModel):
+    """What may change on a line without touching the price: its service hours (null: the
+    contract's). Other terms change by removing the line and adding a new one."""
+
+    calendar_id: int | None = None
 
 
 class CoverageRead(BaseModel):
@@ -242,6 +251,7 @@ class CoverageRead(BaseModel):
     labour_hourly_rate: OutDecimal | None
     parts_discount_percent: OutDecimal
     travel_included: bool
+    calendar_id: int | None = Field(description="null: the contract's calendar")
     response_hours: ResponseHours
     maintenance: Maintenance | None
 
@@ -271,6 +281,7 @@ def _coverage_read(line: QuoteLine | ContractLine) -> dict[str, Any]:
         "labour_hourly_rate": line.labour_hourly_rate,
         "parts_discount_percent": line.parts_discount_percent,
         "travel_included": line.travel_included,
+        "calendar_id": line.calendar_id,
         "response_hours": ResponseHours(**{p: line.response_hours(p) for p in PRIORITIES}),
         "maintenance": maintenance,
     }

@@ -247,10 +247,17 @@ def update_calendar(session: Session, *, calendar_id: int, data: s.CalendarUpdat
 
 
 def delete_calendar(session: Session, *, calendar_id: int) -> None:
+    """Refused (409) while a contract, a quote or one of their lines uses it."""
     row = _changeable_calendar(session, calendar_id)
-    used = session.scalar(select(Contract.number).where(Contract.calendar_id == row.id).limit(1))
-    used = used or session.scalar(
-        select(ContractQuote.number).where(ContractQuote.calendar_id == row.id).limit(1))
+    users = (
+        select(Contract.number).where(Contract.calendar_id == row.id),
+        select(Contract.number).join(ContractLine, ContractLine.contract_id == Contract.id)
+        .where(ContractLine.calendar_id == row.id),
+        select(ContractQuote.number).where(ContractQuote.calendar_id == row.id),
+        select(ContractQuote.number).join(QuoteLine, QuoteLine.quote_id == ContractQuote.id)
+        .where(QuoteLine.calendar_id == row.id),
+    )
+    used = next((n for stmt in users if (n := session.scalar(stmt.limit(1))) is not None), None)
     if used is not None:
         raise CalendarInUse(f"calendar {row.code} is used by {used}", used_by=used)
     session.delete(row)
@@ -419,6 +426,7 @@ def _terms(session: Session, terms: s.CoverageTerms, *, customer_id: int, prefix
         raise InvalidContractInput(
             "a line needs service_item_id, or site_id and item_group_id",
             field=f"{prefix}.service_item_id")
+    _calendar_ref(session, terms.calendar_id, field=f"{prefix}.calendar_id")
     values: dict[str, Any] = {
         "service_item_id": terms.service_item_id,
         "site_id": None if terms.service_item_id is not None else terms.site_id,
@@ -429,6 +437,7 @@ def _terms(session: Session, terms: s.CoverageTerms, *, customer_id: int, prefix
         "labour_hourly_rate": terms.labour_hourly_rate,
         "parts_discount_percent": terms.parts_discount_percent,
         "travel_included": terms.travel_included,
+        "calendar_id": terms.calendar_id,
         **{f"response_hours_{p}": getattr(terms.response_hours, p) for p in PRIORITIES},
         "frequency_every": None, "frequency_unit": None, "first_due_date": None,
         "flexibility_days": 0, "standard_duration_minutes": None,
@@ -465,6 +474,7 @@ def _terms_of(line: QuoteLine | ContractLine) -> s.CoverageTerms:
         labour_hourly_rate=line.labour_hourly_rate,
         parts_discount_percent=line.parts_discount_percent,
         travel_included=line.travel_included,
+        calendar_id=line.calendar_id,
         response_hours=s.ResponseHours(**{p: line.response_hours(p) for p in PRIORITIES}),
         maintenance=maintenance,
     )
@@ -497,9 +507,15 @@ def _customer(session: Session, customer_id: int) -> Customer:
     return customer
 
 
-def _calendar_ref(session: Session, calendar_id: int | None) -> None:
-    if calendar_id is not None:
-        _ref(session, ServiceCalendar, calendar_id, "service calendar", "calendar_id")
+def _calendar_ref(session: Session, calendar_id: int | None, *,
+                  field: str = "calendar_id") -> ServiceCalendar | None:
+    if calendar_id is None:
+        return None
+    return _ref(session, ServiceCalendar, calendar_id, "service calendar", field)
+
+
+def _calendar_name(row: ServiceCalendar | None) -> str:
+    return row.code if row is not None else "the contract's"
 
 
 # --- quotes ----------------------------------------------------------------------------------
@@ -1136,6 +1152,8 @@ def add_line(session: Session, *, contract_id: int, data: s.ContractLineCreate,
                          new_price=line.price_per_period,
                          reason=f"{_target(line)} added on {added_on}", user_id=user_id, now=now)
     note = f"{_target(line)} from {added_on}"
+    if line.calendar_id is not None:
+        note += f"; service hours {_calendar_name(line.calendar)}"
     if line.price_per_period:
         note += (f"; price per period {_money(old_total)} -> "
                  f"{_money(contract.price_per_period)} {contract.currency}")
@@ -1144,6 +1162,14 @@ def add_line(session: Session, *, contract_id: int, data: s.ContractLineCreate,
     record(session, contract, event="line_added", user_id=user_id, now=now, note=note)
     session.expire(contract, ["lines"])
     return line, adjustment
+
+
+def _line_of(session: Session, contract: Contract, line_id: int) -> ContractLine:
+    line = session.get(ContractLine, line_id)
+    if line is None or line.contract_id != contract.id:
+        raise ContractLineNotFound(f"contract {contract.number} has no line {line_id}",
+                                   field="line_id")
+    return line
 
 
 def remove_line(session: Session, *, contract_id: int, line_id: int,
@@ -1155,10 +1181,7 @@ def remove_line(session: Session, *, contract_id: int, line_id: int,
     a running contract credits the rest of the current period (a negative adjustment)."""
     contract = _contract_for_update(session, contract_id, expected_version)
     _editable(contract)
-    line = session.get(ContractLine, line_id)
-    if line is None or line.contract_id != contract.id:
-        raise ContractLineNotFound(f"contract {contract.number} has no line {line_id}",
-                                   field="line_id")
+    line = _line_of(session, contract, line_id)
     if line.removed_on is not None:
         raise InvalidState(f"the line was already removed on {line.removed_on}",
                            field="line_id", removed_on=line.removed_on.isoformat())
@@ -1185,6 +1208,26 @@ def remove_line(session: Session, *, contract_id: int, line_id: int,
     record(session, contract, event="line_removed", user_id=user_id, now=now, note=note)
     session.expire(contract, ["lines"])
     return line, adjustment
+
+
+def update_line(session: Session, *, contract_id: int, line_id: int,
+                data: s.ContractLineUpdate, expected_version: int, user_id: int | None,
+                now: datetime) -> ContractLine:
+    """Change a line's service hours (``calendar_id``; null: the contract's). Orders opened
+    from now on count their response time in it; existing orders keep their due time."""
+    contract = _contract_for_update(session, contract_id, expected_version)
+    _editable(contract)
+    line = _line_of(session, contract, line_id)
+    changes = data.model_dump(exclude_unset=True)
+    if "calendar_id" in changes and changes["calendar_id"] != line.calendar_id:
+        new = _calendar_ref(session, changes["calendar_id"])
+        old = _calendar_ref(session, line.calendar_id)
+        line.calendar_id = changes["calendar_id"]
+        record(session, contract, event="line_updated", user_id=user_id, now=now,
+               note=f"{_target(line)}: service hours {_calendar_name(old)} -> "
+                    f"{_calendar_name(new)}")
+        session.expire(contract, ["lines"])
+    return line
 
 
 # --- renewal and indexation ------------------------------------------------------------------
@@ -1364,7 +1407,8 @@ class ContractCoverage:
     (``price_line(coverage=...)`` for parts, ``price_time``/service lines for
     labour): labour included is a 100 % discount, so the line shows what the work
     was worth and charges nothing. ``response_hours`` maps each priority to the
-    business hours promised (None: nothing promised), counted in ``calendar``.
+    business hours promised (None: nothing promised), counted in ``calendar``: the
+    line's service hours, else the contract's (``calendar_id`` None: the built-in 24/7).
     """
 
     contract_id: int
@@ -1400,7 +1444,7 @@ class ContractCoverage:
         return response_due(created_at, hours, self.calendar)
 
 
-def _coverage(contract: Contract, line: ContractLine, calendar: CalendarRules) -> ContractCoverage:
+def _coverage(contract: Contract, line: ContractLine) -> ContractCoverage:
     labour_discount = HUNDRED if line.labour_included else line.labour_discount_percent
     return ContractCoverage(
         contract_id=contract.id,
@@ -1415,8 +1459,8 @@ def _coverage(contract: Contract, line: ContractLine, calendar: CalendarRules) -
         labour_included=line.labour_included,
         travel_included=line.travel_included,
         response_hours={p: line.response_hours(p) for p in PRIORITIES},
-        calendar_id=contract.calendar_id,
-        calendar=calendar,
+        calendar_id=line.calendar_id if line.calendar_id is not None else contract.calendar_id,
+        calendar=calendar_rules(line.service_calendar),
     )
 
 
@@ -1447,13 +1491,13 @@ def coverage_for(session: Session, *, service_item_id: int, on: date) -> Contrac
             ContractLine.added_on <= on,
             or_(ContractLine.removed_on.is_(None), ContractLine.removed_on > on),
         )
-        .options(selectinload(Contract.calendar))
+        .options(selectinload(Contract.calendar), selectinload(ContractLine.calendar))
         .order_by(ContractLine.service_item_id.is_(None), Contract.id, ContractLine.id)
     ).first()
     if rows is None:
         return None
     line, contract = rows
-    return _coverage(contract, line, calendar_rules(contract.calendar))
+    return _coverage(contract, line)
 
 
 def response_hours_for(session: Session, *, service_item_id: int, priority: str,

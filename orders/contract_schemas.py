@@ -30,7 +30,8 @@ class SlaOrderRead(BaseModel):
     response_due_at: datetime
     state: str = Field(description="at_risk or breached")
     remaining_minutes: int = Field(
-        description="business minutes left in the contract's calendar; negative: past due")
+        description="business minutes left in the covering contract line's calendar (else "
+                    "the contract's); negative: past due")
 
 
 # --- appointments --------------------------------------------------------------------------------

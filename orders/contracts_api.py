@@ -61,7 +61,8 @@ def _order(session: Any, order_id: int, response: Response) -> OrderRead:
          description="Roles: dispatcher, billing. Open orders (not yet responded to: work not "
                      "started) at risk of missing the response time their contract promises, "
                      "or past it; soonest due first. At risk: at most `within_hours` business "
-                     "hours of the contract's calendar left (default 2).")
+                     "hours left in the calendar of the contract line covering "
+                     "the order, else the contract's (default 2).")
 def sla_orders(session: SessionDep, clock: ClockDep,
                state: Literal["at_risk", "breached"] | None = None,
                within_hours: Annotated[Decimal, Query(ge=0, le=1000, decimal_places=2)] =

@@ -5,8 +5,8 @@ An order belongs to the contract covering one of its service items on the
 order's date (its creation day in the site's zone): ``contracts.service.
 coverage_for`` answers, the first covered item of the order wins. The order
 keeps the contract's id, and its response due time: creation time plus the
-contract's response hours for the order's priority, counted in the contract's
-service-hours calendar (contracts/sla.py). Lines and time entries are then
+covering line's response hours for the order's priority, counted in the line's
+service-hours calendar, else the contract's (contracts/sla.py). Lines and time entries are then
 priced through contracts/pricing.py with the contract's coverage:
 
 - parts: the parts discount;
@@ -127,12 +127,28 @@ def time_waived(order: ServiceOrder) -> bool:
 @dataclass(frozen=True, slots=True)
 class SlaEntry:
     """An open order against its response due time; ``remaining`` is business time in the
-    contract's calendar (negative: how far past due)."""
+    calendar the due time counts in (negative: how far past due)."""
 
     order: ServiceOrder
     state: SlaStatus
     due_at: datetime
     remaining: timedelta
+
+
+def _sla_calendar(session: Session, order: ServiceOrder,
+                  cache: dict[int | None, CalendarRules]) -> CalendarRules:
+    """The calendar the order's response time counts in: its covering line's, else its
+    contract's (keyed by calendar id in ``cache``; None: the built-in 24/7)."""
+    contract = order.contract
+    key = contract.calendar_id if contract is not None else None
+    # Only contracts with a line on its own hours need the covering line looked up.
+    if contract is not None and any(x.calendar_id is not None for x in contract.lines):
+        found = coverage_of(session, order)
+        if found is not None:
+            return cache.setdefault(found.calendar_id, found.calendar)
+    if key not in cache:
+        cache[key] = calendar_rules(contract.calendar if contract is not None else None)
+    return cache[key]
 
 
 def sla_orders(session: Session, *, now: datetime, state: str | None = None,
@@ -151,7 +167,8 @@ def sla_orders(session: Session, *, now: datetime, state: str | None = None,
         .where(ServiceOrder.response_due_at.is_not(None), ServiceOrder.responded_at.is_(None),
                ServiceOrder.status.in_([s.value for s in ACTIVE]))
         .options(selectinload(ServiceOrder.customer),
-                 selectinload(ServiceOrder.contract).selectinload(Contract.calendar))
+                 selectinload(ServiceOrder.contract).selectinload(Contract.calendar),
+                 selectinload(ServiceOrder.contract).selectinload(Contract.lines))
         .order_by(ServiceOrder.response_due_at, ServiceOrder.id)
     )
     if wanted == {SlaStatus.BREACHED}:
@@ -161,11 +178,8 @@ def sla_orders(session: Session, *, now: datetime, state: str | None = None,
     calendars: dict[int | None, CalendarRules] = {}
     out = []
     for order in session.scalars(stmt):
-        key = order.contract.calendar_id if order.contract is not None else None
-        if key not in calendars:
-            calendars[key] = calendar_rules(order.contract.calendar if order.contract else None)
         check = classify(order.response_due_at, now, at_risk_within=at_risk_within,
-                         calendar=calendars[key])
+                         calendar=_sla_calendar(session, order, calendars))
         if check.status in wanted:
             out.append(SlaEntry(order, check.status, check.due_at, check.remaining))
     return out

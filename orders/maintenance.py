@@ -129,7 +129,7 @@ def _generate_line(session: Session, line: ContractLine, *, until: date, user_id
         return
     site_id = items[0].site_id if line.service_item_id is not None else line.site_id
     site = session.get(Site, site_id) if site_id is not None else None
-    zone = site.timezone if site is not None else calendar_rules(contract.calendar).timezone
+    zone = site.timezone if site is not None else calendar_rules(line.service_calendar).timezone
     duration = line.standard_duration_minutes
     if duration is not None and not 1 <= duration <= MAX_DURATION_MINUTES:
         duration = None  # the items' groups' durations instead of an impossible one
@@ -166,7 +166,8 @@ def generate_visits(session: Session, *, until: date, user_id: int | None,
         .where(ContractLine.frequency_every.is_not(None),
                Contract.status.in_([ContractStatus.active, ContractStatus.suspended]),
                Contract.start_date <= until)
-        .options(selectinload(ContractLine.contract).selectinload(Contract.calendar))
+        .options(selectinload(ContractLine.contract).selectinload(Contract.calendar),
+                 selectinload(ContractLine.calendar))
         .order_by(Contract.id, ContractLine.id)
     ).all()
     run = MaintenanceRun()

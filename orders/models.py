@@ -208,7 +208,8 @@ class ServiceOrder(Base):
         ForeignKey("contracts.id"), nullable=True, index=True
     )
     # Creation time plus the contract's response hours for the priority, counted in the
-    # contract's calendar (None without a contract or a promise for that priority).
+    # covering line's calendar, else the contract's (None without a contract or a promise
+    # for that priority).
     response_due_at: Mapped[datetime | None] = mapped_column(
         UTCDateTime(), nullable=True, index=True
     )

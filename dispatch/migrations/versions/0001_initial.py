@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 13:22:32.548871
+Create Date: 2026-11-23 14:12:38.009519
 """
 from alembic import op
 import sqlalchemy as sa
@@ -506,6 +506,7 @@ def upgrade() -> None:
     sa.Column('labour_hourly_rate', dispatch.core.db.ScaledDecimal(scale=4), nullable=True),
     sa.Column('parts_discount_percent', dispatch.core.db.ScaledDecimal(scale=2), nullable=False),
     sa.Column('travel_included', sa.Boolean(), nullable=False),
+    sa.Column('calendar_id', sa.Integer(), nullable=True),
     sa.Column('response_hours_low', dispatch.core.db.ScaledDecimal(scale=2), nullable=True),
     sa.Column('response_hours_normal', dispatch.core.db.ScaledDecimal(scale=2), nullable=True),
     sa.Column('response_hours_high', dispatch.core.db.ScaledDecimal(scale=2), nullable=True),
@@ -522,6 +523,7 @@ def upgrade() -> None:
     sa.CheckConstraint('parts_discount_percent >= 0 AND parts_discount_percent <= 10000', name=op.f('ck_contract_lines_parts_discount_range')),
     sa.CheckConstraint('price_per_period >= 0', name=op.f('ck_contract_lines_price_not_negative')),
     sa.CheckConstraint('removed_on IS NULL OR removed_on >= added_on', name=op.f('ck_contract_lines_removed_after_added')),
+    sa.ForeignKeyConstraint(['calendar_id'], ['service_calendars.id'], name=op.f('fk_contract_lines_calendar_id_service_calendars')),
     sa.ForeignKeyConstraint(['contract_id'], ['contracts.id'], name=op.f('fk_contract_lines_contract_id_contracts'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['item_group_id'], ['item_groups.id'], name=op.f('fk_contract_lines_item_group_id_item_groups')),
     sa.ForeignKeyConstraint(['service_item_id'], ['service_items.id'], name=op.f('fk_contract_lines_service_item_id_service_items')),
@@ -567,6 +569,7 @@ def upgrade() -> None:
     sa.Column('labour_hourly_rate', dispatch.core.db.ScaledDecimal(scale=4), nullable=True),
     sa.Column('parts_discount_percent', dispatch.core.db.ScaledDecimal(scale=2), nullable=False),
     sa.Column('travel_included', sa.Boolean(), nullable=False),
+    sa.Column('calendar_id', sa.Integer(), nullable=True),
     sa.Column('response_hours_low', dispatch.core.db.ScaledDecimal(scale=2), nullable=True),
     sa.Column('response_hours_normal', dispatch.core.db.ScaledDecimal(scale=2), nullable=True),
     sa.Column('response_hours_high', dispatch.core.db.ScaledDecimal(scale=2), nullable=True),
@@ -582,6 +585,7 @@ def upgrade() -> None:
     sa.CheckConstraint('labour_discount_percent >= 0 AND labour_discount_percent <= 10000', name=op.f('ck_contract_quote_lines_labour_discount_range')),
     sa.CheckConstraint('parts_discount_percent >= 0 AND parts_discount_percent <= 10000', name=op.f('ck_contract_quote_lines_parts_discount_range')),
     sa.CheckConstraint('price_per_period >= 0', name=op.f('ck_contract_quote_lines_price_not_negative')),
+    sa.ForeignKeyConstraint(['calendar_id'], ['service_calendars.id'], name=op.f('fk_contract_quote_lines_calendar_id_service_calendars')),
     sa.ForeignKeyConstraint(['item_group_id'], ['item_groups.id'], name=op.f('fk_contract_quote_lines_item_group_id_item_groups')),
     sa.ForeignKeyConstraint(['quote_id'], ['contract_quotes.id'], name=op.f('fk_contract_quote_lines_quote_id_contract_quotes'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['service_item_id'], ['service_items.id'], name=op.f('fk_contract_quote_lines_service_item_id_service_items')),
