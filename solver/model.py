@@ -1129,7 +1129,10 @@ class SolveParams:
     The default pipeline (``first_solution=AUTOMATIC``): a fast construction of our own
     (the first feasible plan), ruin-and-recreate for most of the time, then OR-Tools'
     local search over the full model (a descent to a local optimum with
-    ``local_search=AUTOMATIC``, or the chosen metaheuristic for the time left). Any other
+    ``local_search=AUTOMATIC``, or the chosen metaheuristic for the time left). On large
+    problems (``solver.solve.DECOMPOSE_MIN_VEHICLES`` vehicles and
+    ``DECOMPOSE_MIN_VISITS`` visits) OR-Tools' descent runs over a few neighbouring routes
+    at a time instead (``solver.decompose``), in turn with ruin and recreate. Any other
     ``first_solution`` runs plain OR-Tools: its construction strategy, then
     ``local_search`` (guided local search with ``AUTOMATIC``). ``local_search=NONE``
     stops after the construction.
@@ -1144,7 +1147,8 @@ class SolveParams:
     pipeline (an explicit ``first_solution``) runs by the clock unless ``solution_limit``
     ends it first. ``seed``: the random seed. ``iterations`` / ``solution_limit``:
     override the ruin-and-recreate steps / OR-Tools solutions of the budget (explicit
-    work, whatever the limit). ``workers``: independent searches with
+    work, whatever the limit; on large problems ``solution_limit`` is the number of
+    OR-Tools descents over a few routes). ``workers``: independent searches with
     seeds ``seed, seed+1, ...`` in separate processes, the best plan wins (ties: the
     lowest seed). ``on_progress(elapsed_s, best_objective)``: called on each new best
     plan, from the solving thread. ``cancel``: any object with ``is_set() -> bool``

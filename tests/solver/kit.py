@@ -105,3 +105,11 @@ def run(prob: Problem, **kw) -> Plan:
 def stops(plan: Plan, technician_id: str, day: int = 0) -> list[str]:
     route = plan.route_of(technician_id, day)
     return [] if route is None else [s.visit_id for s in route.stops]
+
+
+def without_clock(plan: Plan) -> dict:
+    """The plan as JSON without what depends on the clock (to compare two solves)."""
+    d = plan.to_dict()
+    for key in ("elapsed", "first_solution_s"):
+        d.pop(key)
+    return d

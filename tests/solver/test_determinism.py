@@ -16,14 +16,9 @@ from solver.schedule import compile_problem
 from solver.solve import solve, work_budget
 from solver.validate import check_reasons, validate
 
+from .kit import without_clock
+
 solve_module = importlib.import_module("solver.solve")  # `solver.solve` is the function
-
-
-def _without_clock(plan) -> dict:
-    d = plan.to_dict()
-    for key in ("elapsed", "first_solution_s"):
-        d.pop(key)
-    return d
 
 
 def solomon_like(customers: int, seed: int) -> str:
@@ -65,7 +60,7 @@ def test_a_field_service_day_solved_twice_with_the_same_seed_and_limit_gives_the
     first = solve(problem, params)
     second = solve(problem, params)
     assert not first.deadline_hit and not second.deadline_hit
-    assert _without_clock(first) == _without_clock(second)
+    assert without_clock(first) == without_clock(second)
     assert first.kpis.assigned > 0
     assert validate(problem, first) == []
     assert check_reasons(problem, first) == []
@@ -84,6 +79,6 @@ def test_a_solomon_like_instance_through_the_two_engine_portfolio_gives_the_same
     second = solve(problem, params)
     assert first.engine in {"ortools", "pyvrp"}
     assert not first.deadline_hit and not second.deadline_hit
-    assert _without_clock(first) == _without_clock(second)
+    assert without_clock(first) == without_clock(second)
     assert validate(problem, first) == []
     assert first.kpis.unassigned == 0

@@ -10,14 +10,7 @@ from solver.generate import generate_fsm
 from solver.plan import PlanStatus
 from solver.validate import check_reasons, validate
 
-from .kit import params, problem, run, tech, visit
-
-
-def _without_clock(plan) -> dict:
-    d = plan.to_dict()
-    for key in ("elapsed", "first_solution_s"):
-        d.pop(key)
-    return d
+from .kit import params, problem, run, tech, visit, without_clock
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +22,7 @@ def busy_day() -> Problem:
 def test_the_same_problem_and_seed_give_the_same_plan(busy_day):
     first = solve(busy_day, params(iterations=150, seed=7))
     second = solve(busy_day, params(iterations=150, seed=7))
-    assert _without_clock(first) == _without_clock(second)
+    assert without_clock(first) == without_clock(second)
     assert validate(busy_day, first) == []
     assert check_reasons(busy_day, first) == []
 
