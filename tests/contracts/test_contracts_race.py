@@ -2,7 +2,6 @@
 contracts at once on PostgreSQL; the second waits for the first and is refused."""
 
 import threading
-import time
 from datetime import UTC, date, datetime
 
 import pytest
@@ -14,6 +13,7 @@ from contracts.errors import CoverageOverlap
 from contracts.models import ContractLine
 from contracts.service import add_line
 from tests.factories import make_contract, make_service_item, make_site
+from tests.pg_race import blocked_behind
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
@@ -45,15 +45,7 @@ def test_a_second_transaction_adding_the_same_item_waits_and_is_refused(committi
 
     thread = threading.Thread(target=other)
     thread.start()
-    deadline = time.monotonic() + 10
-    waiting = 0
-    with committing_engine.connect() as watch:
-        while time.monotonic() < deadline and not waiting:
-            waiting = watch.exec_driver_sql(
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                "AND datname = current_database()").scalar()
-            time.sleep(0.05)
-    assert waiting, "the second transaction never waited for the first"
+    assert blocked_behind(committing_engine, a), "the second transaction never waited for the first"
     a.commit()
     a.close()
     thread.join(30)

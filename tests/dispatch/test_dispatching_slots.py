@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 import threading
-import time
 from datetime import timedelta
 
 import pytest
@@ -31,6 +30,7 @@ from tests.dispatch.dispatching_world import (
     visits,
 )
 from tests.factories import make_absence, make_token
+from tests.pg_race import blocked_behind
 
 MONDAY = "2026-03-02"
 
@@ -279,15 +279,7 @@ def test_two_bookings_racing_for_the_last_slot_one_wins_the_other_gets_409(commi
 
     thread = threading.Thread(target=other)
     thread.start()
-    deadline = time.monotonic() + 10
-    waiting = 0
-    with committing_engine.connect() as watch:
-        while time.monotonic() < deadline and not waiting:
-            waiting = watch.exec_driver_sql(
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                "AND datname = current_database()").scalar()
-            time.sleep(0.05)
-    assert waiting, "the second booking never waited for the first"
+    assert blocked_behind(committing_engine, a), "the second booking never waited for the first"
     a.commit()
     a.close()
     thread.join(30)

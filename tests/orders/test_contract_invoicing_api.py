@@ -4,7 +4,6 @@ adjustments, suspended contracts; and two runs racing on PostgreSQL."""
 from __future__ import annotations
 
 import threading
-import time
 from datetime import UTC, date, datetime
 from decimal import Decimal as D
 
@@ -18,6 +17,7 @@ from orders.billing.contract_invoicing import invoice_contracts
 from orders.billing.models import Invoice
 from tests.factories import T0, make_contract, make_contract_line, make_invoice
 from tests.orders.billing_world import invoices, pdf_text
+from tests.pg_race import blocked_behind
 
 
 def _invoice(client, h, until, status=200, **extra):
@@ -317,17 +317,7 @@ def test_a_run_that_loses_the_race_for_a_period_takes_it_as_already_invoiced(
 
     thread = threading.Thread(target=second_run)
     thread.start()
-    deadline = time.monotonic() + 10
-    with committing_engine.connect() as watch:
-        # Wait until B is blocked behind A's lock on the number series.
-        while time.monotonic() < deadline:
-            waiting = watch.exec_driver_sql(
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                "AND datname = current_database()").scalar()
-            if waiting:
-                break
-            time.sleep(0.05)
-        assert waiting, "the second run never waited for the first"
+    assert blocked_behind(committing_engine, first), "the second run never waited for the first"
     first.commit()
     first.close()
     thread.join(30)
