@@ -1220,13 +1220,10 @@ def update_line(session: Session, *, contract_id: int, line_id: int,
     line = _line_of(session, contract, line_id)
     changes = data.model_dump(exclude_unset=True)
     if "calendar_id" in changes and changes["calendar_id"] != line.calendar_id:
-        new = _calendar_ref(session, changes["calendar_id"])
-        old = _calendar_ref(session, line.calendar_id)
-        line.calendar_id = changes["calendar_id"]
+        old, line.calendar = line.calendar, _calendar_ref(session, changes["calendar_id"])
         record(session, contract, event="line_updated", user_id=user_id, now=now,
                note=f"{_target(line)}: service hours {_calendar_name(old)} -> "
-                    f"{_calendar_name(new)}")
-        session.expire(contract, ["lines"])
+                    f"{_calendar_name(line.calendar)}")
     return line
 
 
@@ -1445,6 +1442,7 @@ class ContractCoverage:
 
 
 def _coverage(contract: Contract, line: ContractLine) -> ContractCoverage:
+    calendar = line.service_calendar
     labour_discount = HUNDRED if line.labour_included else line.labour_discount_percent
     return ContractCoverage(
         contract_id=contract.id,
@@ -1459,8 +1457,8 @@ def _coverage(contract: Contract, line: ContractLine) -> ContractCoverage:
         labour_included=line.labour_included,
         travel_included=line.travel_included,
         response_hours={p: line.response_hours(p) for p in PRIORITIES},
-        calendar_id=line.calendar_id if line.calendar_id is not None else contract.calendar_id,
-        calendar=calendar_rules(line.service_calendar),
+        calendar_id=calendar.id if calendar is not None else None,
+        calendar=calendar_rules(calendar),
     )
 
 

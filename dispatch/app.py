@@ -16,7 +16,7 @@ from dispatch.core.problems import install_problem_handlers
 from dispatch.core.settings import Settings, get_settings
 from dispatch.core.web import CurrentUser
 from dispatch.events import EventHub, RelayedEventHub, uses_redis
-from dispatch.scheduling.runs import JobRunner, heartbeat_every, stale_threshold
+from dispatch.scheduling.runs import JobRunner
 
 # Paths any caller may reach; every other route names its roles with require_role.
 PUBLIC_PATHS = frozenset({"/health", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json",
@@ -94,9 +94,8 @@ def create_app(
         app.state.runner = CeleryRunner(sessionmaker_, app.state.clock, settings,
                                         events=app.state.events)
     else:
-        app.state.runner = JobRunner(
-            sessionmaker_, app.state.clock, settings, workers=settings.worker_threads,
-            heartbeat_s=heartbeat_every(stale_threshold(settings)), events=app.state.events)
+        app.state.runner = JobRunner(sessionmaker_, app.state.clock, settings,
+                                     workers=settings.worker_threads, events=app.state.events)
     install_problem_handlers(app)
     app.include_router(meta)
     for router in _routers():

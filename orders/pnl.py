@@ -32,7 +32,7 @@ from __future__ import annotations
 import io
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -53,9 +53,6 @@ MAX_MONTHS = 120
 # travel_km is a distance, not money: it is what travel_cost prices.
 COLUMNS = ["month", "contract_revenue", "extras_revenue", "revenue", "parts_cost",
            "labour_cost", "travel_km", "travel_cost", "cost", "profit"]
-# The fields of MonthPnl after its month: what months and totals add up.
-_AMOUNTS = ("contract_revenue", "extras_revenue", "parts_cost", "labour_cost", "travel_km",
-            "travel_cost")
 SHEET_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -96,6 +93,10 @@ class MonthPnl:
 
     def row(self) -> dict[str, object]:
         return {"month": f"{self.month:%Y-%m}", **{k: getattr(self, k) for k in COLUMNS[1:]}}
+
+
+# The fields of MonthPnl after its month: what months and totals add up.
+_AMOUNTS = tuple(f.name for f in fields(MonthPnl))[1:]
 
 
 @dataclass(frozen=True, slots=True)

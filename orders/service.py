@@ -779,6 +779,13 @@ def remove_line(session: Session, *, order_id: int, line_id: int, user_id: int |
 # --- time entries --------------------------------------------------------------------------
 
 
+def default_labour_type_id(session: Session, order: ServiceOrder) -> int | None:
+    """The labour type a time entry on ``order`` without one is priced at (its item group's
+    default), or None when the entry must name one."""
+    group = _group_of(session, order, None)
+    return None if group is None else group.default_labour_type_id
+
+
 def add_time_entry(session: Session, *, order_id: int, data: s.TimeEntryCreate,
                    user_id: int | None, now: datetime) -> TimeEntry:
     """Log time billed per started minute at the labour rate (contracts.pricing), or as the
@@ -793,8 +800,8 @@ def add_time_entry(session: Session, *, order_id: int, data: s.TimeEntryCreate,
     _technician(session, data.technician_id)
     group = _group_of(session, order, None)
     labour_id = data.labour_type_id
-    if labour_id is None and group is not None:
-        labour_id = group.default_labour_type_id
+    if labour_id is None:
+        labour_id = default_labour_type_id(session, order)
     if labour_id is None:
         raise ValidationFailed("name a labour_type_id: the order's item group has no default",
                                field="labour_type_id")

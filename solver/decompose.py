@@ -107,6 +107,11 @@ def _sub_instance(
     return sub, {local[v]: list(routes[v]) for v in vehicles if routes.get(v)}
 
 
+def _key(group: list[int], routes: dict[int, list[int]]) -> tuple:
+    """A sub-problem as ``done`` knows it: its vehicles and their routes."""
+    return tuple((v, tuple(routes.get(v, ()))) for v in group)
+
+
 def decompose(
     inst: Instance,
     routes: dict[int, list[int]],
@@ -149,8 +154,7 @@ def decompose(
             rng.shuffle(order)
         v0 = order.pop()
         group = neighbour_routes(inst, current, v0, size)
-        key = tuple((v, tuple(current.get(v, ()))) for v in group)
-        if key in done:
+        if _key(group, current) in done:
             idle += 1
             continue
         idle = 0
@@ -182,7 +186,7 @@ def decompose(
                 if on_improvement is not None:
                     on_improvement(best)
         if result.solutions < solution_limit:  # a local optimum: no need to come back
-            done.add(tuple((v, tuple(current.get(v, ()))) for v in group))
+            done.add(_key(group, current))
         if hit:
             break
     return DecomposeResult(current, count, hit)

@@ -102,17 +102,9 @@ def work_budget(inst: Instance, params: SolveParams) -> Budget:
     n_vehicles = len(inst.vehicles)
     if n_vehicles >= DECOMPOSE_MIN_VEHICLES and n >= DECOMPOSE_MIN_VISITS:
         work_s = limit - SETUP_S - SETUP_S_PER_VISIT * n
-        sub_nodes = DECOMPOSE_SIZE * (n / n_vehicles + UNASSIGNED_PER_ROUTE)
-        sub_s = DECOMPOSE_S_PER_NODE * sub_nodes
-        first_s = sub_s + DECOMPOSE_FIRST_S_PER_NODE * sub_nodes
-        first = n_vehicles / DECOMPOSE_SIZE
-        decompose_s = work_s * DECOMPOSE_SHARE
-        if decompose_s <= first * first_s:
-            subproblems = int(decompose_s / first_s)
-        else:
-            subproblems = int(first + (decompose_s - first * first_s) / sub_s)
-        if params.solution_limit is not None:
-            subproblems = params.solution_limit
+        subproblems = params.solution_limit
+        if subproblems is None:
+            subproblems = _subproblems(work_s * DECOMPOSE_SHARE, n, n_vehicles)
         iterations = params.iterations
         if iterations is None:
             iterations = max(0, int(work_s * (1 - DECOMPOSE_SHARE) / per_step))
@@ -128,6 +120,18 @@ def work_budget(inst: Instance, params: SolveParams) -> Budget:
         per_solution = ORTOOLS_S_PER_SOLUTION_PER_NODE * max(1, nodes)
         solution_limit = max(1, int((ortools_s - build_s) / per_solution))
     return Budget(iterations, ortools, solution_limit)
+
+
+def _subproblems(seconds: float, n: int, n_vehicles: int) -> int:
+    """Sub-problem descents that fit in ``seconds`` for ``n`` routable visits on
+    ``n_vehicles``: the first (vehicles / size) meet fresh routes and cost more."""
+    sub_nodes = DECOMPOSE_SIZE * (n / n_vehicles + UNASSIGNED_PER_ROUTE)
+    sub_s = DECOMPOSE_S_PER_NODE * sub_nodes
+    first_s = sub_s + DECOMPOSE_FIRST_S_PER_NODE * sub_nodes
+    first = n_vehicles / DECOMPOSE_SIZE
+    if seconds <= first * first_s:
+        return int(seconds / first_s)
+    return int(first + (seconds - first * first_s) / sub_s)
 
 
 def solve(problem: Problem, params: SolveParams | None = None) -> Plan:
@@ -244,7 +248,8 @@ def _search(
         return best, first_s, False, False
 
     if budget.subproblems:
-        return _alternate(inst, params, budget, best, deadline, report, stopped, first_s)
+        best, cancelled, hit = _alternate(inst, params, budget, best, deadline, report, stopped)
+        return best, first_s, cancelled, hit
 
     lns = improve(
         inst,
@@ -296,11 +301,11 @@ def _alternate(
     deadline: float,
     report: Callable[[float], None],
     stopped: Callable[[], bool],
-    first_s: float,
-) -> tuple[dict[int, tuple[list[int], Timing]], float | None, bool, bool]:
+) -> tuple[dict[int, tuple[list[int], Timing]], bool, bool]:
     """The pipeline for large problems: OR-Tools over a few routes at a time and ruin
     and recreate in turn (``DECOMPOSE_ROUNDS`` phases of ruin and recreate between
-    ``DECOMPOSE_ROUNDS + 1`` of sub-problems), then the final insertion pass."""
+    ``DECOMPOSE_ROUNDS + 1`` of sub-problems), then the final insertion pass. Returns
+    (best timed routes, cancelled, deadline hit)."""
 
     known: dict[tuple[int, tuple[int, ...]], tuple[list[int], Timing] | None] = {}
 
@@ -320,15 +325,12 @@ def _alternate(
     rounds = DECOMPOSE_ROUNDS
     for k in range(2 * rounds + 1):
         if k % 2 == 0:
-            share = budget.subproblems * (k // 2 + 1) // (rounds + 1) - budget.subproblems * (
-                k // 2
-            ) // (rounds + 1)
             result = decompose(
                 inst,
                 routes,
                 objective=objective,
                 seed=params.seed + k,
-                subproblems=share,
+                subproblems=_part(budget.subproblems, k // 2, rounds + 1),
                 deadline=deadline,
                 done=done,
                 on_improvement=report,
@@ -336,13 +338,12 @@ def _alternate(
             )
             routes, hit = result.routes, result.deadline_hit
         else:
-            share = budget.iterations * (k // 2 + 1) // rounds - budget.iterations * (k // 2) // rounds
             lns = improve(
                 inst,
                 routes,
                 seed=params.seed + k,
                 deadline=deadline,
-                iterations=share,
+                iterations=_part(budget.iterations, k // 2, rounds),
                 on_improvement=report,
                 should_stop=stopped,
             )
@@ -353,10 +354,15 @@ def _alternate(
             best, best_objective = timed, objective_k
         routes = {v: seq for v, (seq, _t) in best.items()}
         if stopped():
-            return best, first_s, True, hit
+            return best, True, hit
         if hit:
-            return _fill(inst, best), first_s, False, True
-    return _fill(inst, best), first_s, False, False
+            return _fill(inst, best), False, True
+    return _fill(inst, best), False, False
+
+
+def _part(total: int, i: int, parts: int) -> int:
+    """The ``i``-th of ``parts`` near-equal integer shares of ``total`` (they add up to it)."""
+    return total * (i + 1) // parts - total * i // parts
 
 
 FILL_TRIES = 200

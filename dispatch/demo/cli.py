@@ -93,10 +93,11 @@ def seed(
         lines.append(f"  {what + ':':<{width}}{url}" + (f"  ({how})" if how else ""))
     lines.append(f"  {'Tokens:':<{width}}{tokens_file}  (user<TAB>token; a page asks once and "
                  "keeps it in the tab)")
+    text = "\n".join(lines) + "\n"
     urls_file.parent.mkdir(parents=True, exist_ok=True)
-    urls_file.write_text("\n".join(lines) + "\n")
+    urls_file.write_text(text)
     typer.echo("")
-    typer.echo(urls_file.read_text(), nl=False)
+    typer.echo(text, nl=False)
 
 
 def _closer():  # type: ignore[no-untyped-def]

@@ -69,7 +69,6 @@ class PlannedDay:
     visits: int  # published onto technicians
     technicians: int  # with at least one visit
     unassigned: int  # orders of the run the plan could not place (or left out)
-    solve_seconds: float
 
 
 def plan_day(factory: sessionmaker[Session], *, day: date, clock: Clock, settings: Settings,
@@ -91,11 +90,9 @@ def plan_day(factory: sessionmaker[Session], *, day: date, clock: Clock, setting
         run = runs.publish_run(session, run_id=run_id, user_id=user_id, now=clock.now())
         published = set((run.publish_report or {}).get("published", []))
         visits = [v for v in (run.plan or {}).get("visits", []) if v["order_id"] in published]
-        kpis = run.kpis or {}
         return PlannedDay(day=day, run_id=run_id, visits=len(visits),
                           technicians=len({v["technician_id"] for v in visits}),
-                          unassigned=int(kpis.get("visits_unassigned", 0)),
-                          solve_seconds=float(kpis.get("solve_seconds", 0.0)))
+                          unassigned=int((run.kpis or {}).get("visits_unassigned", 0)))
 
 
 def demo_urls(base_url: str, *, day: date, technician_id: int) -> list[tuple[str, str, str]]:

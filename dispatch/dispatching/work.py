@@ -66,12 +66,6 @@ def _busy_until(session: Session, technician_id: int, start: datetime, end: date
     return start if latest is None else min(max(start, latest), end)
 
 
-def _default_labour_type(order: ServiceOrder) -> int | None:
-    """The labour type orders.service.add_time_entry prices an entry without one at."""
-    group = order.service_items[0].item_group if order.service_items else None
-    return None if group is None else group.default_labour_type_id
-
-
 def default_time(session: Session, *, visit: Visit, end: datetime) -> list[TimeEntryCreate]:
     """The entries of a visit reported done at ``end`` without any: the travel leg of the plan
     ending at his arrival (begun after his last logged work, with the leg's kilometres) when
@@ -100,7 +94,7 @@ def log_time(session: Session, *, visit: Visit, order: ServiceOrder,
     gets none and a history note instead, so that a gap in the master data never keeps a
     technician from finishing his visit (the back office logs the time)."""
     if entries is None:
-        if _default_labour_type(order) is None:
+        if orders.default_labour_type_id(session, order) is None:
             orders.record(session, order, event="time_not_logged", user_id=user_id, now=now,
                           note=f"visit {visit.id}: the order's item group has no default "
                                "labour type to log the visit's time with")
@@ -124,8 +118,13 @@ def use_parts(session: Session, *, visit: Visit, order: ServiceOrder, parts: Seq
               user_id: int, now: datetime) -> None:
     """New part lines for what ``parts`` used beyond the order's part lines, and a history
     note of the reported products brought but not (all) used."""
+    if not parts:
+        return
+    # One query, which also puts the products in the session for add_line to find.
+    ids = {p.product_id for p in parts}
+    known = {p.id for p in session.scalars(select(Product).where(Product.id.in_(ids)))}
     for i, part in enumerate(parts):
-        if session.get(Product, part.product_id) is None:
+        if part.product_id not in known:
             raise UnknownReference(f"no product with id {part.product_id}",
                                    field=f"parts_used.{i}.product_id")
     brought: dict[int, Decimal] = defaultdict(Decimal)

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 import threading
 from typing import Any
 
@@ -49,10 +48,6 @@ VISIBILITY_TIMEOUT_S = 20 * 60
 HARD_LIMIT_MARGIN_S = 5 * 60
 
 
-def worker_name() -> str:
-    return f"celery:{socket.gethostname()}:{os.getpid()}"
-
-
 class WorkerContext:
     """What a worker process needs to execute runs, built on its first run: a sessionmaker
     (after the fork of a prefork child, never inherited from the parent) and the relay of
@@ -78,9 +73,8 @@ class WorkerContext:
 
     def execute(self, run_id: int) -> str:
         factory, relay = self._ready()
-        stale = runs.stale_threshold(self.settings)
         status = runs.execute_run(factory, run_id, self.clock, settings=self.settings,
-                                  heartbeat_s=runs.heartbeat_every(stale), worker=worker_name(),
+                                  worker=runs.worker_name("celery"),
                                   notify=relay.publish if relay is not None else None)
         log.info("scheduling run %s: %s", run_id, status)
         return str(status)

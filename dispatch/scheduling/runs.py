@@ -93,10 +93,10 @@ def stale_threshold(settings: Settings) -> timedelta:
     return timedelta(seconds=settings.run_stale_after_s)
 
 
-def heartbeat_every(stale: timedelta) -> float:
-    """Seconds between heartbeats: :data:`HEARTBEAT_S`, or more often under a short
-    ``stale`` threshold so that at least five beats fit in it."""
-    return min(HEARTBEAT_S, stale.total_seconds() / 5)
+def heartbeat_every(settings: Settings) -> float:
+    """Seconds between heartbeats: :data:`HEARTBEAT_S`, or more often under a short stale
+    threshold (``run_stale_after_s``) so that at least five beats fit in it."""
+    return min(HEARTBEAT_S, settings.run_stale_after_s / 5)
 
 
 def reap_stale_runs(session: Session, *, now: datetime,
@@ -125,8 +125,13 @@ def reap_stale_runs(session: Session, *, now: datetime,
     return lost
 
 
+def _find(session: Session, run_id: int, *, lock: bool = False) -> ScheduleRun | None:
+    """The run, if it exists; ``lock``: locked and read afresh from the database."""
+    return session.get(ScheduleRun, run_id, with_for_update=lock, populate_existing=lock)
+
+
 def _run(session: Session, run_id: int, *, lock: bool = False) -> ScheduleRun:
-    run = session.get(ScheduleRun, run_id, with_for_update=lock, populate_existing=lock)
+    run = _find(session, run_id, lock=lock)
     if run is None:
         raise RunNotFound(f"no scheduling run with id {run_id}", field="id")
     return run
@@ -263,8 +268,7 @@ class _Heartbeat(threading.Thread):
 
     def beat(self) -> None:
         with session_scope(self.factory) as session:
-            run = session.get(ScheduleRun, self.run_id, with_for_update=True,
-                              populate_existing=True)
+            run = _find(session, self.run_id, lock=True)
             if run is None or run.status != RunStatus.running or run.cancel_requested:
                 self.cancel.set()  # deleted, reaped, decided or cancelled: stop solving
                 return
@@ -278,26 +282,29 @@ class _Heartbeat(threading.Thread):
             self.join()
 
 
-def _worker_name() -> str:
-    return f"thread:{socket.gethostname()}:{os.getpid()}"
+def worker_name(kind: str = "thread") -> str:
+    """What a run's ``worker`` says executes it: ``<kind>:<host>:<pid>``."""
+    return f"{kind}:{socket.gethostname()}:{os.getpid()}"
 
 
 def execute_run(factory: sessionmaker[Session], run_id: int, clock: Clock, *,
                 settings: Settings, cancel: threading.Event | None = None,
-                heartbeat_s: float = HEARTBEAT_S, worker: str | None = None,
+                heartbeat_s: float | None = None, worker: str | None = None,
                 notify: Notify | None = None, timings: dict[str, float] | None = None) -> str:
     """Run the job of ``run_id`` to its end; returns the final status. Does nothing to a run
-    that is no longer queued (cancelled meanwhile, taken by another worker). ``timings``
-    (benchmarks) receives the seconds of each phase: load, solve, store."""
+    that is no longer queued (cancelled meanwhile, taken by another worker). ``heartbeat_s``
+    defaults to :func:`heartbeat_every` of ``settings``; ``timings`` (benchmarks) receives the
+    seconds of each phase: load, solve, store."""
     cancel = cancel or threading.Event()
+    heartbeat_s = heartbeat_s or heartbeat_every(settings)
     notify = notify or _quiet
     with session_scope(factory) as session:
-        run = session.get(ScheduleRun, run_id, with_for_update=True)
+        run = _find(session, run_id, lock=True)
         if run is None or run.status != RunStatus.queued:
             return run.status if run is not None else "missing"
         run.status = RunStatus.running
         run.started_at = run.heartbeat_at = clock.now()
-        run.worker = worker or _worker_name()
+        run.worker = worker or worker_name()
         run.progress = {"phase": "loading"}
         run.version += 1
     _tell(notify, run_id, RunStatus.running, {"phase": "loading"})
@@ -323,7 +330,7 @@ def _tell(notify: Notify, run_id: int, status: str, progress: dict[str, Any]) ->
 def _finish(factory: sessionmaker[Session], run_id: int, clock: Clock, *, status: str,
             error: str = "", **values: Any) -> str:
     with session_scope(factory) as session:
-        run = session.get(ScheduleRun, run_id, with_for_update=True, populate_existing=True)
+        run = _find(session, run_id, lock=True)
         if run is None:
             return "missing"
         if run.status != RunStatus.running:
@@ -415,7 +422,7 @@ class JobRunner:
     holds the cancel events of the runs it executes."""
 
     def __init__(self, factory: sessionmaker[Session], clock: Clock, settings: Settings, *,
-                 workers: int, heartbeat_s: float = HEARTBEAT_S, events: Any = None) -> None:
+                 workers: int, heartbeat_s: float | None = None, events: Any = None) -> None:
         self.factory, self.clock, self.settings = factory, clock, settings
         self.workers, self.heartbeat_s = workers, heartbeat_s
         self.notify: Notify = events.publish if events is not None else _quiet

@@ -55,6 +55,15 @@ def demo_env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
+@pytest.mark.parametrize(("option", "value"), [("--technicians", "0"), ("--plan-seconds", "601")])
+def test_a_demo_size_or_plan_time_out_of_range_is_refused_before_anything_is_seeded(
+        demo_env, tmp_path, option, value):
+    refused = _run(["demo", "seed", option, value], demo_env, tmp_path)
+    assert refused.returncode == 2
+    assert "Invalid value" in refused.stderr and option in refused.stderr
+    assert not (tmp_path / "demo.db").exists() and not (tmp_path / "var").exists()
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -18,6 +18,13 @@ def _time(w, start="2026-03-02T13:00:00Z", end="2026-03-02T13:01:01Z", **extra):
             "ended_at": end} | extra
 
 
+def _new_order(client, auth, session):
+    """The world, a dispatcher's headers and the id of an order he just created in it."""
+    w = make_world(session)
+    h = auth("dispatcher")
+    return w, h, create_order(client, h, w)["id"]
+
+
 def _unchanged(session, order_id, version, lines=0, entries=0):
     session.expire_all()
     assert session.get(ServiceOrder, order_id).version == version
@@ -26,9 +33,7 @@ def _unchanged(session, order_id, version, lines=0, entries=0):
 
 
 def test_a_part_is_priced_from_the_catalogue_and_counts_in_the_totals(client, auth, session):
-    w = make_world(session)
-    h = auth("dispatcher")
-    oid = create_order(client, h, w)["id"]
+    w, h, oid = _new_order(client, auth, session)
     res = client.post(f"/orders/{oid}/lines", headers=h,
                       json=_part(w, discount_percent="10", technician_id=w.technician.id,
                                  service_item_id=w.item.id))
@@ -49,9 +54,7 @@ def test_a_part_is_priced_from_the_catalogue_and_counts_in_the_totals(client, au
 
 def test_a_service_line_is_priced_from_its_labour_type_or_the_item_groups_rate(
         client, auth, session):
-    w = make_world(session)
-    h = auth("dispatcher")
-    oid = create_order(client, h, w)["id"]
+    w, h, oid = _new_order(client, auth, session)
     res = client.post(f"/orders/{oid}/lines", headers=h,
                       json={"kind": "service", "labour_type_id": w.labour.id, "quantity": "1.5"})
     assert res.status_code == 201, res.text
@@ -65,9 +68,7 @@ def test_a_service_line_is_priced_from_its_labour_type_or_the_item_groups_rate(
 
 
 def test_a_warranty_line_costs_the_customer_nothing(client, auth, session):
-    w = make_world(session)
-    h = auth("dispatcher")
-    oid = create_order(client, h, w)["id"]
+    w, h, oid = _new_order(client, auth, session)
     res = client.post(f"/orders/{oid}/lines", headers=h, json=_part(w, warranty=True))
     assert (res.json()["price_rule"], res.json()["value"], res.json()["total"]) == (
         "warranty", "100.00", "0.00")
@@ -85,9 +86,7 @@ def test_billing_may_type_a_price_and_it_is_recorded_as_manual(client, auth, ses
 
 
 def test_a_dispatcher_typing_a_price_is_a_403_and_nothing_changes(client, auth, session):
-    w = make_world(session)
-    h = auth("dispatcher")
-    oid = create_order(client, h, w)["id"]
+    w, h, oid = _new_order(client, auth, session)
     res = client.post(f"/orders/{oid}/lines", headers=h, json=_part(w, unit_price="1"))
     assert res.status_code == 403
     assert res.json()["type"].endswith("/price-override-forbidden")
@@ -95,9 +94,7 @@ def test_a_dispatcher_typing_a_price_is_a_403_and_nothing_changes(client, auth, 
 
 
 def test_a_negative_quantity_is_a_422_and_nothing_changes(client, auth, session):
-    w = make_world(session)
-    h = auth("dispatcher")
-    oid = create_order(client, h, w)["id"]
+    w, h, oid = _new_order(client, auth, session)
     for qty in ("-1", "0"):
         res = client.post(f"/orders/{oid}/lines", headers=h, json=_part(w, quantity=qty))
         assert res.status_code == 422
@@ -107,9 +104,7 @@ def test_a_negative_quantity_is_a_422_and_nothing_changes(client, auth, session)
 
 
 def test_a_discount_over_100_percent_is_a_422_and_nothing_changes(client, auth, session):
-    w = make_world(session)
-    h = auth("dispatcher")
-    oid = create_order(client, h, w)["id"]
+    w, h, oid = _new_order(client, auth, session)
     res = client.post(f"/orders/{oid}/lines", headers=h, json=_part(w, discount_percent="100.5"))
     assert res.status_code == 422 and res.json()["field"] == "discount_percent"
     _unchanged(session, oid, version=1)
@@ -144,9 +139,7 @@ def test_a_part_priced_in_another_currency_is_refused(client, auth, session):
 
 
 def test_a_line_can_be_removed_and_the_history_says_so(client, auth, session):
-    w = make_world(session)
-    h = auth("dispatcher")
-    oid = create_order(client, h, w)["id"]
+    w, h, oid = _new_order(client, auth, session)
     line = client.post(f"/orders/{oid}/lines", headers=h, json=_part(w)).json()
     res = client.delete(f"/orders/{oid}/lines/{line['id']}", headers=h)
     assert res.status_code == 204 and res.headers["etag"] == '"3"'
@@ -157,9 +150,7 @@ def test_a_line_can_be_removed_and_the_history_says_so(client, auth, session):
 
 
 def test_time_is_billed_per_started_minute_61_seconds_cost_two_minutes(client, auth, session):
-    w = make_world(session)
-    h = auth("dispatcher")
-    oid = create_order(client, h, w)["id"]
+    w, h, oid = _new_order(client, auth, session)
     res = client.post(f"/orders/{oid}/time-entries", headers=h, json=_time(w))
     assert res.status_code == 201, res.text
     entry = res.json()
@@ -174,18 +165,14 @@ def test_time_is_billed_per_started_minute_61_seconds_cost_two_minutes(client, a
 
 
 def test_time_that_is_not_billable_is_logged_but_not_charged(client, auth, session):
-    w = make_world(session)
-    h = auth("dispatcher")
-    oid = create_order(client, h, w)["id"]
+    w, h, oid = _new_order(client, auth, session)
     res = client.post(f"/orders/{oid}/time-entries", headers=h, json=_time(w, billable=False))
     assert res.json()["amount"] == "11.80" and res.json()["total"] == "0.00"
     assert client.get(f"/orders/{oid}", headers=h).json()["totals"]["total"] == "0.00"
 
 
 def test_an_end_before_the_start_is_a_422_and_nothing_changes(client, auth, session):
-    w = make_world(session)
-    h = auth("dispatcher")
-    oid = create_order(client, h, w)["id"]
+    w, h, oid = _new_order(client, auth, session)
     res = client.post(f"/orders/{oid}/time-entries", headers=h,
                       json=_time(w, start="2026-03-02T13:00:00Z", end="2026-03-02T12:59:00Z"))
     assert res.status_code == 422 and res.json()["field"] == "ended_at"
@@ -196,9 +183,7 @@ def test_an_end_before_the_start_is_a_422_and_nothing_changes(client, auth, sess
 
 
 def test_a_travel_entry_records_the_kilometres_driven(client, auth, session):
-    w = make_world(session)
-    h = auth("dispatcher")
-    oid = create_order(client, h, w)["id"]
+    w, h, oid = _new_order(client, auth, session)
     res = client.post(f"/orders/{oid}/time-entries", headers=h,
                       json=_time(w, activity="travel", distance_km="42.125"))
     assert res.status_code == 201, res.text
@@ -214,9 +199,7 @@ def test_a_travel_entry_records_the_kilometres_driven(client, auth, session):
 
 def test_kilometres_negative_or_on_work_that_is_not_travel_are_a_422_and_nothing_changes(
         client, auth, session):
-    w = make_world(session)
-    h = auth("dispatcher")
-    oid = create_order(client, h, w)["id"]
+    w, h, oid = _new_order(client, auth, session)
     for body in (_time(w, activity="travel", distance_km="-1"),
                  _time(w, activity="travel", distance_km="1.0001"),
                  _time(w, activity="on_site", distance_km="12")):
@@ -228,9 +211,7 @@ def test_kilometres_negative_or_on_work_that_is_not_travel_are_a_422_and_nothing
 
 
 def test_a_technician_cannot_log_two_overlapping_spans(client, auth, session):
-    w = make_world(session)
-    h = auth("dispatcher")
-    oid = create_order(client, h, w)["id"]
+    w, h, oid = _new_order(client, auth, session)
     assert client.post(f"/orders/{oid}/time-entries", headers=h,
                        json=_time(w, end="2026-03-02T14:00:00Z")).status_code == 201
     res = client.post(f"/orders/{oid}/time-entries", headers=h,
@@ -258,9 +239,7 @@ def test_time_needs_a_labour_type_when_the_item_group_has_no_default(client, aut
 
 
 def test_a_product_defect_waives_the_time_charges_visibly(client, auth, session):
-    w = make_world(session)
-    h = auth("dispatcher")
-    oid = create_order(client, h, w)["id"]
+    w, h, oid = _new_order(client, auth, session)
     client.post(f"/orders/{oid}/lines", headers=h, json=_part(w, quantity="1"))
     client.post(f"/orders/{oid}/time-entries", headers=h,
                 json=_time(w, end="2026-03-02T14:00:00Z"))

@@ -214,13 +214,13 @@ function doneBody(stop, action, form) {
   }
   const note = form.elements.note.value.trim();
   if (note) body.note = note;
-  body.parts_used = [...form.querySelectorAll(".part-used")].map((row) => ({
-    product_id: Number(row.dataset.product),
-    quantity: row.querySelector("input").value || "0",
-    warranty: row.dataset.warranty === "1",
-    brought: row.dataset.brought === "1",
-  })).filter((p) => p.brought || Number(p.quantity) > 0)
-    .map(({ brought, ...part }) => part);
+  // A part brought is reported even at 0 (the history says it was not used); another at 0 is dropped.
+  body.parts_used = [...form.querySelectorAll(".part-used")]
+    .map((row) => ({ row, quantity: row.querySelector("input").value || "0" }))
+    .filter(({ row, quantity }) => row.dataset.brought === "1" || Number(quantity) > 0)
+    .map(({ row, quantity }) => ({
+      product_id: Number(row.dataset.product), quantity, warranty: row.dataset.warranty === "1",
+    }));
   return body;
 }
 

@@ -1,7 +1,8 @@
 """Scheduling runs on real Celery worker processes (``tecnico worker``) and the local Redis:
 a worker killed mid-run, one stopped mid-run, a run's process killed under a worker that
-lives on, cancelling through the worker, its live updates reaching the board's event stream, and a broker that
-cannot be reached. Workers plan with the real clock, so the runs are for a working day ahead.
+lives on, cancelling through the worker, its live updates reaching the board's event stream,
+a broker that cannot be reached and a worker started without one. Workers plan with the real
+clock, so the runs are for a working day ahead.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -220,3 +223,20 @@ def test_a_run_the_broker_does_not_take_is_failed_with_the_reason(committing_eng
         run = client.get(f"/schedule-runs/{run_id}", headers=h).json()
     assert run["status"] == "failed"
     assert run["error"].startswith("could not queue the run: ")
+
+
+def test_a_worker_refuses_to_start_without_a_broker_or_with_no_concurrency(tmp_path: Path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TECNICO_")} | {
+        "TECNICO_DATABASE_URL": f"sqlite:///{tmp_path / 't.db'}", "TECNICO_BROKER_URL": ""}
+
+    def tecnico_worker(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "dispatch.cli", "worker", *args], env=env,
+                              cwd=tmp_path, capture_output=True, text=True, timeout=120)
+
+    no_broker = tecnico_worker()
+    assert no_broker.returncode == 2
+    assert "TECNICO_BROKER_URL is not set" in no_broker.stderr
+    env["TECNICO_BROKER_URL"] = "redis://127.0.0.1:9/0"
+    no_concurrency = tecnico_worker("--concurrency", "0")
+    assert no_concurrency.returncode == 2
+    assert "--concurrency" in no_concurrency.stderr

@@ -103,7 +103,6 @@ def test_a_run_whose_worker_is_lost_is_failed_and_stays_failed(pool):
     assert after["status"] == "failed" and after["plan"] is None
 
 
-
 def test_a_heartbeat_of_a_run_whose_row_is_gone_stops_the_solver(committing_engine):
     cancel = threading.Event()
     beat = runs._Heartbeat(make_sessionmaker(committing_engine), 4242, FixedClock(),
