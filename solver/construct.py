@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from solver.schedule import Instance, Timing, schedule
+from solver.schedule import Instance, Timing, route_cost, schedule
 
 MAX_TRIES = 12
 """Exact checks per visit before giving up on it (candidates are cheapest first; the
@@ -290,30 +290,93 @@ class Constructor:
             return v
         return None
 
+    def insert_crew(
+        self, crew: tuple[int, ...], tries: int = MAX_TRIES, penalty: float | None = None
+    ) -> list[int] | None:
+        """Inserts every member of ``crew`` like :meth:`try_insert`, or none of them;
+        returns their vehicles. The members start at the same instant (see
+        :mod:`solver.crew`), so each lands on another route; a crew that would end up
+        twice on one technician is not inserted. ``penalty``: also none when the routes
+        would cost that much more or over (route costs with ``Weights.route_fixed``)."""
+        inst = self.inst
+        seqs, timings = list(self.seq), list(self.timing)
+        vehicles: list[int] = []
+        for m in crew:
+            v = self.try_insert(m, tries)
+            if v is None:
+                break
+            vehicles.append(v)
+        else:
+            techs = {inst.vehicles[v].technician.id for v in vehicles}
+            if len(techs) == len(crew) and (
+                penalty is None or self._added_cost(vehicles, seqs, timings) < penalty
+            ):
+                return vehicles
+        for v in vehicles:
+            self.seq[v], self.timing[v] = seqs[v], timings[v]
+            self._refresh(v)
+        return None
+
+    def _added_cost(
+        self, vehicles: list[int], seqs: list[list[int]], timings: list[Timing | None]
+    ) -> float:
+        inst = self.inst
+        fixed = inst.problem.weights.route_fixed
+
+        def cost(v: int, seq: list[int], timing: Timing | None) -> float:
+            if not seq or timing is None:
+                return 0.0
+            return route_cost(inst, inst.vehicles[v], seq, timing).total + fixed
+
+        return sum(
+            cost(v, self.seq[v], self.timing[v]) - cost(v, seqs[v], timings[v])
+            for v in set(vehicles)
+        )
+
+    def place(self, vi: int, tries: int = MAX_TRIES) -> bool:
+        """Inserts ``vi`` (:meth:`try_insert`), or when it is a crew member its whole crew
+        (:meth:`insert_crew`); True when it went in."""
+        crew = self.inst.crew_of.get(vi)
+        if crew is None:
+            return self.try_insert(vi, tries) is not None
+        return self.insert_crew(crew, tries) is not None
+
     def order(self) -> list[int]:
         inst = self.inst
 
         def key(vi: int) -> tuple:
             v = inst.visits[vi]
-            span = sum(b - a for a, b in inst.start_windows[vi])
-            return (v.pin is None, -v.priority, len(inst.reachable[vi]), span, v.id)
+            # crews right after the pinned visits, in the order their start times were
+            # chosen on routes holding only those (solver.crew.synchronise)
+            crew = vi in inst.crew_of
+            span = 0 if crew else sum(b - a for a, b in inst.start_windows[vi])
+            return (v.pin is None, not crew, -v.priority, len(inst.reachable[vi]), span, v.id)
 
         return sorted((vi for vi in range(len(inst.visits)) if inst.reachable[vi]), key=key)
 
+    def allow_overtime(self) -> bool:
+        """Lets every route use its allowed overtime from now on; False when that changes
+        nothing (no overtime allowed, or already allowed)."""
+        overtime = False
+        for veh in self.inst.vehicles:
+            if veh.latest_end > self.latest_end[veh.index]:
+                self.latest_end[veh.index] = veh.latest_end
+                self._refresh(veh.index)
+                overtime = True
+        return overtime
+
     def run(self) -> dict[int, list[int]]:
-        left = [vi for vi in self.order() if self.try_insert(vi) is None]
-        if left:
-            # second pass: the allowed overtime
-            overtime = False
-            for veh in self.inst.vehicles:
-                if veh.latest_end > self.latest_end[veh.index]:
-                    self.latest_end[veh.index] = veh.latest_end
-                    self._refresh(veh.index)
-                    overtime = True
-            if overtime:
-                for vi in left:
-                    self.try_insert(vi)
+        left = [vi for vi in self.order() if self._first_of_crew(vi) and not self.place(vi)]
+        if left and self.allow_overtime():  # second pass: the allowed overtime
+            for vi in left:
+                self.place(vi)
         return {v: list(seq) for v, seq in enumerate(self.seq) if seq}
+
+    def _first_of_crew(self, vi: int) -> bool:
+        """False for the members after the first of a crew (it is placed whole); the
+        members of a crew are next to each other in :meth:`order`."""
+        crew = self.inst.crew_of.get(vi)
+        return crew is None or vi == crew[0]
 
 
 def construct(inst: Instance) -> dict[int, list[int]]:

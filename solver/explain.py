@@ -2,29 +2,38 @@
 
 Checked in order, the first that applies wins:
 
-1. ``CREW_NOT_SUPPORTED``: it needs two technicians at once.
-2. ``NO_SKILLED_TECHNICIAN``: nobody has all the required skills.
-3. ``NO_ELIGIBLE_TECHNICIAN``: the skilled ones are excluded, outside its zone, short of
+1. ``NO_SKILLED_TECHNICIAN``: nobody has all the required skills.
+2. ``NO_ELIGIBLE_TECHNICIAN``: the skilled ones are excluded, outside its zone, short of
    capacity or not the pinned technician.
-4. ``NO_SHIFT_MATCHES_WINDOWS``: no eligible technician-day (allowed days, pinned
+3. ``NO_SHIFT_MATCHES_WINDOWS``: no eligible technician-day (allowed days, pinned
    day/start, current positions) can serve it even with nothing else planned.
-5. It fits somewhere in the plan as it stands: ``NOT_WORTH_IT`` when the cheapest such
+4. It fits somewhere in the plan as it stands: ``NOT_WORTH_IT`` when the cheapest such
    insertion costs at least its unassigned penalty, ``SEARCH_LIMIT`` otherwise.
-6. ``LOST_TO_HIGHER_PRIORITY``: it fits a route once some strictly higher-priority visits
+5. ``LOST_TO_HIGHER_PRIORITY``: it fits a route once some strictly higher-priority visits
    (``blocked_by``) are taken out.
-7. ``DOES_NOT_FIT_IN_TIME``: with the closest miss (technician, minutes).
+6. ``DOES_NOT_FIT_IN_TIME``: with the closest miss (technician, minutes).
+
+A crew visit (``crew_size`` technicians at once, :mod:`solver.crew`) gets the same
+reasons counted in technicians: fewer than ``crew_size`` have the skills (1), or may
+serve it (2); at none of its start times (:func:`solver.model.crew_start_times`) can
+``crew_size`` of them serve it, even on otherwise empty days (3); at some start time
+``crew_size`` routes of the plan have room for it together (4); else (6), without a
+closest miss. Every start time is checked.
 
 Every insertion is checked with the exact timing of :func:`solver.schedule.schedule`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 
 import numpy as np
 
 from solver.construct import Constructor
+from solver.crew import member_windows
+from solver.model import DAY, crew_start_times
 from solver.plan import Reason, Unassigned
 from solver.schedule import Instance, Vehicle, route_cost, schedule
 
@@ -68,19 +77,13 @@ def explain(
     weights = inst.problem.weights
     base_cost: dict[int, float] = {}
     probe = Constructor(inst, routes, overtime=True) if unassigned else None
+    crews = _CrewProbe(inst, routes) if any(vi in inst.crew_of for vi in unassigned) else None
     out: list[Unassigned] = []
     for vi in unassigned:
         visit = inst.visits[vi]
         vid = visit.id
-        if visit.crew_size > 1:
-            out.append(
-                Unassigned(
-                    vid,
-                    Reason.CREW_NOT_SUPPORTED,
-                    "It needs two technicians at the same time; crew visits are not planned "
-                    "automatically yet: assign the crew by hand.",
-                )
-            )
+        if crews is not None and vi in inst.crew_of:
+            out.append(crews.explain(vi))
             continue
         if not inst.skilled[vi]:
             have = set().union(*(t.skills for t in techs)) if techs else set()
@@ -227,6 +230,152 @@ def explain(
             )
         )
     return out
+
+
+def _clock(t: int) -> str:
+    minutes = t % DAY // 60
+    return f"{minutes // 60:02d}:{minutes % 60:02d} on day {t // DAY}"
+
+
+def _names(ids: Sequence[str]) -> str:
+    return ", ".join(ids) if ids else "none"
+
+
+class _CrewProbe:
+    """Explains unassigned crew visits: tries every start time of the crew on the routes
+    of ``routes`` and on empty routes (a copy of the instance, with the member's windows
+    narrowed to one start time at a time)."""
+
+    def __init__(self, inst: Instance, routes: dict[int, list[int]]) -> None:
+        self.inst = inst
+        self.routes = routes
+        self.work = dataclasses.replace(
+            inst, start_windows=list(inst.start_windows), reachable=list(inst.reachable)
+        )
+        for crew in inst.crews:
+            for m in crew:
+                self.work.reachable[m] = inst.eligible[m]
+        self.probe = Constructor(self.work, routes, overtime=True)
+        self.base: dict[int, float] = {}
+
+    def explain(self, vi: int) -> Unassigned:
+        inst = self.inst
+        visit = inst.visits[vi]
+        k = visit.crew_size
+        techs = inst.problem.technicians
+        skilled = [techs[ti] for ti in inst.skilled[vi]]
+        need = f"It needs {k} technicians at the same time"
+        if len(skilled) < k:
+            missing = sorted(visit.skills - set().union(*(t.skills for t in techs)))
+            if not techs:
+                detail = "there are no technicians"
+            elif missing:
+                detail = f"nobody has {', '.join(missing)}"
+            elif not skilled:
+                detail = f"nobody has all of {', '.join(sorted(visit.skills))} together"
+            else:
+                detail = f"only {skilled[0].id} has all of {', '.join(sorted(visit.skills))}"
+            return Unassigned(
+                visit.id, Reason.NO_SKILLED_TECHNICIAN, f"{need} with the skills: {detail}."
+            )
+        eligible = [t.id for t in skilled if _statically_eligible(inst, vi, t)]
+        if len(eligible) < k:
+            return Unassigned(
+                visit.id,
+                Reason.NO_ELIGIBLE_TECHNICIAN,
+                f"{need}; of those with the skills ({', '.join(t.id for t in skilled)}) "
+                f"only {_names(eligible)} may serve it: the others are excluded, work outside "
+                "its zone, have too little capacity or are not the pinned one.",
+            )
+
+        free_ever: set[str] = set()
+        together = False  # at some start time, k technicians could serve it on empty days
+        best: tuple[float, int, list[Vehicle]] | None = None
+        windows = self.work.start_windows
+        for t in crew_start_times(member_windows(inst, vi)):
+            windows[vi] = ((t, t),)
+            vehicles = [
+                inst.vehicles[v]
+                for v in inst.eligible[vi]
+                if inst.vehicles[v].earliest <= t <= inst.vehicles[v].latest_end
+            ]
+            free = {veh.technician.id for veh in vehicles if schedule(self.work, veh, [vi])}
+            free_ever |= free
+            if len(free) < k:
+                continue
+            together = True
+            found = self._together(vi, k)
+            if found is not None and (best is None or found[0] < best[0] - 1e-9):
+                best = (found[0], t, found[1])
+        windows[vi] = inst.start_windows[vi]
+        if best is not None:
+            cost, t, crew = best
+            names = " and ".join(veh.technician.id for veh in crew)
+            penalty = inst.problem.weights.unassigned_penalty(visit)
+            if cost >= penalty:
+                return Unassigned(
+                    visit.id,
+                    Reason.NOT_WORTH_IT,
+                    f"{names} can serve it together at {_clock(t)}, but that would cost "
+                    f"{cost:.0f} against {penalty} for leaving it out: raise its priority.",
+                    technician_id=crew[0].technician.id,
+                )
+            return Unassigned(
+                visit.id,
+                Reason.SEARCH_LIMIT,
+                f"{names} have room for it together at {_clock(t)}; the search stopped "
+                "before placing it: give it more time.",
+                technician_id=crew[0].technician.id,
+            )
+        starts = "its start times (window starts and every quarter hour)"
+        if not together:
+            if not inst.eligible[vi]:
+                detail = "none has a shift on an allowed or pinned day"
+            elif len(free_ever) < k:
+                detail = f"only {_names(sorted(free_ever))} can serve it at all"
+            else:
+                detail = f"no {k} of {', '.join(sorted(free_ever))} are free together at any of {starts}"
+            return Unassigned(
+                visit.id,
+                Reason.NO_SHIFT_MATCHES_WINDOWS,
+                f"{need}, and even on otherwise empty days {detail} (time windows, allowed "
+                "days, pinned day/time, breaks and travel included).",
+            )
+        return Unassigned(
+            visit.id,
+            Reason.DOES_NOT_FIT_IN_TIME,
+            f"{need}: {', '.join(sorted(free_ever))} could serve it together on otherwise "
+            f"empty days, but at none of {starts} do {k} of their routes in this plan have "
+            "room for it at once.",
+        )
+
+    def _together(self, vi: int, k: int) -> tuple[float, list[Vehicle]] | None:
+        """The exact cost of inserting ``vi`` (windows narrowed to one start time) on
+        ``k`` routes of different technicians, the cheapest confirmed route per
+        technician in the estimated order; None when fewer than ``k`` can take it
+        (every candidate is checked, so that is a proof)."""
+        inst, work = self.inst, self.work
+        cands = self.probe.candidates(vi)
+        if cands is None:
+            return None
+        chosen: dict[str, tuple[float, Vehicle]] = {}
+        for j in range(len(cands.costs)):
+            v, pos = int(cands.vehicles[j]), int(cands.positions[j])
+            veh = inst.vehicles[v]
+            if veh.technician.id in chosen:
+                continue
+            seq = self.routes.get(v, [])
+            cand = seq[:pos] + [vi] + seq[pos:]
+            timing = schedule(work, veh, cand)
+            if timing is None:
+                continue
+            if v not in self.base:
+                self.base[v] = _cost(inst, veh, seq, self.probe.timing[v]) if seq else 0.0
+            chosen[veh.technician.id] = (_cost(work, veh, cand, timing) - self.base[v], veh)
+            if len(chosen) == k:
+                picked = list(chosen.values())
+                return sum(c for c, _v in picked), [veh for _c, veh in picked]
+        return None
 
 
 def _cost(inst: Instance, veh: Vehicle, seq: Sequence[int], timing) -> float:

@@ -8,6 +8,11 @@ consecutive stops from the routes around the seed instead (SISR). The new plan i
 when its objective (exact timing, exact costs) is no worse, or by simulated annealing
 (a cooling temperature), otherwise the touched routes are restored.
 
+Crews (:mod:`solver.crew`) move whole: a member taken out takes its partners with it, a
+crew goes back in whole or not at all (at another start time when its own has no room
+left), and each member carries its share of the crew's penalty, so the objective stays
+exact.
+
 OR-Tools' local search polishes the routes afterwards; on field-service days (optional
 visits, split shifts, breaks, skills) it rarely manages to add a visit, which is where
 this phase earns its keep.
@@ -24,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from solver.construct import Constructor
+from solver.crew import insert_at_any_start, whole_crews
 from solver.schedule import Instance, route_cost, schedule
 
 NEIGHBOURS = 40
@@ -44,11 +50,14 @@ class Search:
         self, inst: Instance, routes: dict[int, list[int]], seed: int
     ) -> None:
         self.inst = inst
-        self.cons = Constructor(inst, routes, overtime=True)
+        self.cons = Constructor(inst, whole_crews(inst, routes), overtime=True)
         self.rng = random.Random(seed)
         self.weights = inst.problem.weights
         n = len(inst.visits)
         self.penalty = [self.weights.unassigned_penalty(v) for v in inst.visits]
+        for crew in inst.crews:
+            for m in crew:
+                self.penalty[m] /= len(crew)
         self.where: dict[int, int] = {}
         for v, seq in enumerate(self.cons.seq):
             for vi in seq:
@@ -128,6 +137,8 @@ class Search:
             removed = [vi for vi in [seed, *self.neighbours[seed]] if vi in self.where][:k]
         nearby = [vi for vi in [seed, *self.neighbours[seed]] if vi in self.unassigned]
         nearby = nearby[:NEARBY_UNASSIGNED]
+        if self.inst.crews:
+            removed, nearby = self._whole(removed), self._whole(nearby)
 
         cons = self.cons
         touched = {self.where[vi] for vi in removed}
@@ -153,9 +164,21 @@ class Search:
         todo = list(dict.fromkeys(removed + nearby))
         keys = {vi: rng.random() for vi in todo}
         inst = self.inst
+        for vi in todo:
+            crew = inst.crew_of.get(vi)
+            if crew is not None:
+                keys[vi] = keys[crew[0]]  # next to each other, the first member first
         todo.sort(key=lambda vi: (inst.visits[vi].pin is None, -inst.visits[vi].priority, keys[vi]))
         placed: dict[int, int] = {}
+        windows = {vi: inst.start_windows[vi] for vi in todo if vi in inst.crew_of}
         for vi in todo:
+            crew = inst.crew_of.get(vi)
+            if crew is not None:
+                if vi == crew[0]:
+                    for m, v in zip(crew, insert_at_any_start(cons, crew) or (), strict=False):
+                        placed[m] = v
+                        touched.add(v)
+                continue
             v = cons.try_insert(vi)
             if v is not None:
                 placed[vi] = v
@@ -180,7 +203,20 @@ class Search:
         # undo
         self.where.update(origin)
         self._restore(snapshot, touched)
+        for vi, w in windows.items():  # the start times the restored routes keep
+            inst.start_windows[vi] = w
         return 0.0
+
+    def crew_windows(self) -> dict[int, tuple[tuple[int, int], ...]]:
+        """The start windows of every crew member."""
+        return {m: self.inst.start_windows[m] for m in self.inst.crew_of}
+
+    def _whole(self, visits: list[int]) -> list[int]:
+        """``visits`` with the other members of the crews among them (right after)."""
+        out: list[int] = []
+        for vi in visits:
+            out.extend(self.inst.crew_of.get(vi, (vi,)))
+        return list(dict.fromkeys(out))
 
     def _restore(self, snapshot: tuple[list, list, list], touched: set[int]) -> None:
         cons = self.cons
@@ -218,10 +254,14 @@ def improve(
     and ``seed``); ``deadline`` (``time.monotonic()``) is a safety net that also ends it
     (``deadline_hit``), and without ``iterations`` the only budget. The cooling schedule
     follows the step count when ``iterations`` is given, the clock otherwise.
-    ``on_improvement(objective)`` is called on each new best."""
+    ``on_improvement(objective)`` is called on each new best. A crew may come back at
+    another start time: ``inst.start_windows`` of its members are left as the returned
+    routes need them (a plan from before that holds it at its old time goes through
+    :func:`solver.crew.whole_crews`)."""
     search = Search(inst, routes, seed)
     best = search.objective()
     best_routes = search.routes()
+    best_windows = search.crew_windows()
     start = time.monotonic()
     total = max(1e-3, deadline - start)
     per_visit = sum(search.route_cost) / max(1, len(search.where))
@@ -252,7 +292,10 @@ def improve(
             best = search.objective()
             current = best
             best_routes = search.routes()
+            best_windows = search.crew_windows()
             last_best = i
             if on_improvement is not None:
                 on_improvement(best)
+    for m, w in best_windows.items():  # the start times of the crews in best_routes
+        inst.start_windows[m] = w
     return LnsResult(best_routes, i, hit)

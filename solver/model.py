@@ -51,6 +51,23 @@ so the bound keeps penalties inside 64-bit objective arithmetic."""
 
 CREW_SIZES = (1, 2)
 
+CREW_START_STEP = 900
+"""A crew visit (``crew_size`` 2) starts at the start of one of its start windows or at a
+multiple of this many seconds inside one (every quarter hour): the technicians are
+given a meeting time a dispatcher would give, and the solver and the validator both
+reason over these start times only (so "no two technicians can be there at the same
+time" is checked exactly)."""
+
+
+def crew_start_times(windows: Iterable[tuple[int, int]]) -> list[int]:
+    """The start times a crew visit may get within ``windows`` ((start, end) pairs of
+    its start windows, see :data:`CREW_START_STEP`), ascending."""
+    out: set[int] = set()
+    for a, b in windows:
+        out.add(a)
+        out.update(range((a // CREW_START_STEP + 1) * CREW_START_STEP, b + 1, CREW_START_STEP))
+    return sorted(out)
+
 
 # --------------------------------------------------------------------------- helpers
 
@@ -511,9 +528,12 @@ class Visit:
     ``allowed_days``: ``None`` for any day. ``preferred_technicians``: soft;
     ``excluded_technicians``: hard. ``zone``: when set, only technicians serving it (or
     serving every zone). ``demand``: load against ``Technician.capacity``.
-    ``crew_size``: technicians needed at the same time (2 is accepted by the model; the
-    engine serves crew visits only if it supports them, otherwise they stay unassigned
-    with reason ``CREW_NOT_SUPPORTED``).
+    ``crew_size``: technicians needed at the same time. A crew visit is served by
+    ``crew_size`` different technicians, each with every required skill and eligible by
+    the rules above, on the same day, all starting service at the same time (one of
+    :func:`crew_start_times`) and each busy for the whole ``duration``; it appears as a
+    stop on each of their routes, or not at all. A pin's ``technician_id`` allows only
+    that technician, so a crew visit pinned to one technician cannot be served.
     """
 
     id: str
@@ -803,9 +823,13 @@ class Weights:
     - travel: ``Technician.travel_cost_per_minute`` (default 1), plus
       ``distance_per_km`` (0) per kilometre driven.
     - ``not_preferred`` (30, once per visit served by a technician outside its non-empty
-      ``preferred_technicians``).
+      ``preferred_technicians``; for a crew visit once per such member of the crew).
     - ``moved`` (60, once per visit of ``Problem.previous`` not served by its previous
-      technician on its previous day): stability when re-planning.
+      technician on its previous day; a crew visit is not moved while that technician
+      is in its crew on that day): stability when re-planning.
+
+    A crew visit pays its unassigned penalty once; the lateness it is served with counts
+    on each member's route (each technician starts late).
     - ``balance_per_minute`` (0: off): charged on the longest working time (travel +
       service) of any technician-day, which pulls workloads together.
     - ``route_fixed`` (0): cost of each technician-day that has at least one visit.

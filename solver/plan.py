@@ -50,7 +50,9 @@ class Reason(enum.StrEnum):
     LOST_TO_HIGHER_PRIORITY = "LOST_TO_HIGHER_PRIORITY"
     """It would fit if some higher-priority visits (``blocked_by``) were removed."""
     CREW_NOT_SUPPORTED = "CREW_NOT_SUPPORTED"
-    """Crew visits (two technicians at once) are not served by this engine."""
+    """Crew visits (two technicians at once) are not served by this engine (the default
+    pipeline plans them; the other reasons then count technicians, see
+    ``solver.explain``)."""
     NOT_WORTH_IT = "NOT_WORTH_IT"
     """It fits, but serving it costs more than its unassigned penalty (travel, overtime,
     lateness): raise its priority or the unassigned weight."""
@@ -216,7 +218,9 @@ class KPIs:
     ``utilisation``: work time (travel + service) over the regular working time of all
     shifts in the problem (0..1, may exceed 1 with overtime). ``lateness``: seconds past
     soft windows plus seconds past deadlines. ``balance``: max minus min total work
-    seconds per technician (over the horizon, technicians with at least one shift)."""
+    seconds per technician (over the horizon, technicians with at least one shift).
+    ``assigned``: visits served, a crew visit once (it is a stop on each member's route);
+    ``service_time`` and ``lateness`` add up the stops, so a crew's count per member."""
 
     assigned: int
     unassigned: int

@@ -2,7 +2,8 @@
 
 :func:`compile_problem` resolves travel into one matrix over distinct places, turns each
 (technician, shift) into a :class:`Vehicle` and works out which vehicles may serve each
-visit. :func:`schedule` times a given sequence of visits on a vehicle exactly (earliest
+visit. A crew visit becomes ``crew_size`` member visits the engines treat like any other
+(see :mod:`solver.crew` for how they are kept together). :func:`schedule` times a given sequence of visits on a vehicle exactly (earliest
 start of every service, breaks placed where they fit, see the module doc of
 ``solver.model`` for the rules); the plan is built from it rather than from the engine's
 own variables, and the unassigned-visit explanations use it to try insertions.
@@ -75,6 +76,11 @@ class Instance:
     visit_index: dict[str, int] = field(default_factory=dict)
     previous: dict[str, tuple[str, int]] = field(default_factory=dict)
     """visit id -> (technician id, day) in the previous plan, for technicians still here"""
+    crews: tuple[tuple[int, ...], ...] = ()
+    """the members of each crew visit: its own index, then the indices of its copies,
+    which follow the problem's visits in ``visits`` (same id, place, windows, skills)"""
+    crew_of: dict[int, tuple[int, ...]] = field(default_factory=dict)
+    """member index -> the members of its crew"""
 
     def travel(self, a: int, b: int) -> int:
         return int(self.durations[a, b])
@@ -147,7 +153,15 @@ def compile_problem(problem: Problem) -> Instance:
             return places[(loc.lat, loc.lon)]
 
     vehicles = _vehicles(problem, place_of)
-    visits = problem.visits
+    crews: list[tuple[int, ...]] = []
+    copies: list[Visit] = []
+    n_visits = len(problem.visits)
+    for vi, v in enumerate(problem.visits):
+        if v.crew_size > 1:
+            first = n_visits + len(copies)
+            copies.extend([v] * (v.crew_size - 1))
+            crews.append((vi, *range(first, first + v.crew_size - 1)))
+    visits = problem.visits + tuple(copies)
     visit_place = [place_of(v.location) for v in visits]
     windows = [tuple((w.start, w.end) for w in v.start_windows()) for v in visits]
     service = [v.duration for v in visits]
@@ -170,8 +184,6 @@ def compile_problem(problem: Problem) -> Instance:
                 continue
             if v.pin is not None and v.pin.technician_id not in (None, t.id):
                 continue
-            if v.crew_size != 1:
-                continue
             ok_techs.add(ti)
         elig = []
         for veh in vehicles:
@@ -185,7 +197,7 @@ def compile_problem(problem: Problem) -> Instance:
         eligible.append(elig)
 
     reachable = _quick_reachability(vehicles, visits, visit_place, windows, service, durations, eligible)
-    return Instance(
+    inst = Instance(
         problem=problem,
         durations=durations,
         distances=distances,
@@ -197,13 +209,20 @@ def compile_problem(problem: Problem) -> Instance:
         skilled=skilled,
         eligible=eligible,
         reachable=reachable,
-        visit_index={v.id: i for i, v in enumerate(visits)},
+        visit_index={v.id: i for i, v in enumerate(problem.visits)},
         previous={
             p.visit_id: (p.technician_id, p.day)
             for p in problem.previous
             if p.technician_id in tech_index
         },
+        crews=tuple(crews),
+        crew_of={m: crew for crew in crews for m in crew},
     )
+    if crews:
+        from solver.crew import synchronise  # it builds on the constructor, which imports us
+
+        synchronise(inst)
+    return inst
 
 
 def _quick_reachability(
@@ -476,6 +495,19 @@ def schedule(
     )
 
 
+def fitting(inst: Instance, veh: Vehicle, seq: Sequence[int]) -> list[int]:
+    """``seq`` when :func:`schedule` accepts it, otherwise the stops that still fit when
+    kept in order one at a time (for routes that should be feasible and are not, e.g.
+    after a removal when travel times break the triangle inequality)."""
+    if not seq or schedule(inst, veh, seq) is not None:
+        return list(seq)
+    kept: list[int] = []
+    for vi in seq:
+        if schedule(inst, veh, [*kept, vi]) is not None:
+            kept.append(vi)
+    return kept
+
+
 def _no_breaks(
     inst: Instance,
     veh: Vehicle,
@@ -587,8 +619,8 @@ def route_cost(inst: Instance, veh: Vehicle, seq: Sequence[int], timing: Timing)
         if visit.preferred_technicians and tech.id not in visit.preferred_technicians:
             not_pref += 1
         prev = inst.previous.get(visit.id)
-        if prev is not None and prev != (tech.id, veh.day):
-            moved += 1
+        if prev is not None and prev != (tech.id, veh.day) and vi not in inst.crew_of:
+            moved += 1  # a crew's move depends on all its routes: solver.crew.crews_moved
     affinity = not_pref * w.not_preferred + moved * w.moved
     return RouteCost(
         travel=travel,

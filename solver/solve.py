@@ -18,6 +18,7 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 
 from solver.construct import Constructor, construct
+from solver.crew import crews_moved, insert_at_any_start, whole_crews
 from solver.decompose import SIZE as DECOMPOSE_SIZE
 from solver.decompose import UNASSIGNED_PER_ROUTE, decompose
 from solver.explain import explain
@@ -25,7 +26,15 @@ from solver.lns import improve
 from solver.model import FirstSolution, LocalSearch, Problem, SolveParams
 from solver.plan import BreakTaken, KPIs, Plan, PlanStatus, Reason, Route, Stop, Unassigned
 from solver.routing import solve_routes
-from solver.schedule import Instance, Timing, compile_problem, route_cost, schedule, visit_lateness
+from solver.schedule import (
+    Instance,
+    Timing,
+    compile_problem,
+    fitting,
+    route_cost,
+    schedule,
+    visit_lateness,
+)
 
 LNS_SHARE = 0.85
 """Share of the time limit for ruin and recreate in the default pipeline; OR-Tools'
@@ -66,13 +75,17 @@ DECOMPOSE_SHARE = 0.5
 DECOMPOSE_ROUNDS = 2
 """Ruin-and-recreate phases between the sub-problem phases (one more of those, first
 and last): ruin and recreate serves more visits, the sub-problems shorten the routes."""
-DECOMPOSE_S_PER_NODE = 2.0e-3
+DECOMPOSE_S_PER_NODE = 1.0e-3
 """Seconds per sub-problem descent per node (its visits and the unassigned visits
 offered; measured: 0.11 s of CPU at about 110 nodes once the routes have been through a
-descent, doubled for the loaded machine) ..."""
-DECOMPOSE_FIRST_S_PER_NODE = 5.4e-3
+descent, while OR-Tools' models still leaked and every descent ran on a growing heap;
+halved since they are freed: 50 technicians x 500 visits at 30 s end their budget at
+about 17 s on the idle 2-core machine, and serve as many with ~6 % less travel than
+with twice these constants) ..."""
+DECOMPOSE_FIRST_S_PER_NODE = 2.7e-3
 """... plus this for each of the first (vehicles / size) descents, which meet routes
-no descent has shortened yet (measured: 0.33 s at 110 nodes on 200 fresh routes)."""
+no descent has shortened yet (measured: 0.33 s at 110 nodes on 200 fresh routes, with
+the leak; halved likewise)."""
 WORKER_STARTUP_S = 1.0
 """A spawned worker process starts (interpreter, imports, pickled problem) this much
 later than the main search; its budget is smaller by as much."""
@@ -374,15 +387,45 @@ def _fill(
 ) -> dict[int, tuple[list[int], Timing]]:
     """A last greedy pass: every visit still out, most important first, goes in at its
     cheapest feasible position if one exists (the polish shortens routes and frees time
-    that the search did not get to use). Only adds visits, so the objective only falls."""
+    that the search did not get to use). Only adds visits (crews whole, and only when
+    their routes cost less than their penalty), so the objective only falls. A crew may
+    get a new start time here (``inst.start_windows`` of its members: it is in no route
+    until then, so nothing else changes)."""
+    timed = _whole_crews(inst, timed)
     served = {vi for seq, _t in timed.values() for vi in seq}
     if len(served) == sum(1 for r in inst.reachable if r):
         return timed
     cons = Constructor(inst, {v: seq for v, (seq, _t) in timed.items()}, overtime=True)
-    added = [vi for vi in cons.order() if vi not in served and cons.try_insert(vi, FILL_TRIES) is not None]
+    added = [vi for vi in cons.order() if vi not in served and _fill_one(inst, cons, vi)]
     if not added:
         return timed
     return _timed(inst, {v: list(seq) for v, seq in enumerate(cons.seq) if seq})
+
+
+def _fill_one(inst: Instance, cons: Constructor, vi: int) -> bool:
+    crew = inst.crew_of.get(vi)
+    if crew is None:
+        return cons.try_insert(vi, FILL_TRIES) is not None
+    if vi != crew[0]:
+        return False  # inserted with the first member, or not at all
+    penalty = inst.problem.weights.unassigned_penalty(inst.visits[vi])
+    return insert_at_any_start(cons, crew, FILL_TRIES, penalty) is not None
+
+
+def _whole_crews(
+    inst: Instance, timed: dict[int, tuple[list[int], Timing]]
+) -> dict[int, tuple[list[int], Timing]]:
+    """``timed`` without crew members whose crew is not served whole, and the routes
+    holding crews timed for their start times as they are now (solver.crew)."""
+    if not inst.crews:
+        return timed
+    whole = whole_crews(inst, {v: seq for v, (seq, _t) in timed.items()})
+    return {
+        v: timed[v]
+        if timed.get(v, ([], None))[0] == seq and not any(vi in inst.crew_of for vi in seq)
+        else _timed(inst, {v: seq})[v]
+        for v, seq in whole.items()
+    }
 
 
 def _timed(inst: Instance, routes: dict[int, list[int]]) -> dict[int, tuple[list[int], Timing]]:
@@ -393,11 +436,7 @@ def _timed(inst: Instance, routes: dict[int, list[int]]) -> dict[int, tuple[list
         veh = inst.vehicles[v]
         timing = schedule(inst, veh, seq) if seq else None
         if timing is None and seq:
-            kept: list[int] = []
-            for vi in seq:
-                if schedule(inst, veh, [*kept, vi]) is not None:
-                    kept.append(vi)
-            seq = kept
+            seq = fitting(inst, veh, seq)
             timing = schedule(inst, veh, seq) if seq else None
         if seq and timing is not None:
             out[v] = (seq, timing)
@@ -405,6 +444,9 @@ def _timed(inst: Instance, routes: dict[int, list[int]]) -> dict[int, tuple[list
 
 
 def _objective(inst: Instance, timed: dict[int, tuple[list[int], Timing]]) -> float:
+    """The objective of the plan :func:`build_plan` makes of ``timed`` (crews not served
+    whole are out; a crew visit's penalty counts once)."""
+    timed = _whole_crews(inst, timed)
     weights = inst.problem.weights
     total = 0.0
     served: set[int] = set()
@@ -416,9 +458,11 @@ def _objective(inst: Instance, timed: dict[int, tuple[list[int], Timing]]) -> fl
     total += weights.balance_per_minute * max_work / 60
     total += sum(
         weights.unassigned_penalty(visit)
-        for vi, visit in enumerate(inst.visits)
+        for vi, visit in enumerate(inst.problem.visits)  # a crew's copies follow them
         if vi not in served
     )
+    if inst.crews:
+        total += weights.moved * crews_moved(inst, {v: seq for v, (seq, _t) in timed.items()})
     return round(total, 6)
 
 
@@ -431,10 +475,13 @@ def build_plan(
     cancelled: bool = False,
     first_solution_s: float | None = None,
 ) -> Plan:
+    """The plan of ``timed``. A crew visit is a stop on each of its members' routes (or
+    unassigned once); ``KPIs.assigned`` counts visits served, a crew visit once."""
+    timed = _whole_crews(inst, timed)
     routes = {v: seq for v, (seq, _t) in timed.items()}
     timings = {v: t for v, (_s, t) in timed.items()}
     served = {vi for seq in routes.values() for vi in seq}
-    missing = [vi for vi in range(len(inst.visits)) if vi not in served]
+    missing = [vi for vi in range(len(inst.problem.visits)) if vi not in served]
     if params.explain:
         unassigned = explain(inst, routes, missing)
     else:
@@ -501,6 +548,8 @@ def build_plan(
         work_by_tech[veh.technician.id] += timing.work
         max_route_work = max(max_route_work, timing.work)
     objective += weights.balance_per_minute * max_route_work / 60
+    if inst.crews:
+        objective += weights.moved * crews_moved(inst, routes)
     by_id = {v.id: v for v in inst.visits}
     objective += sum(weights.unassigned_penalty(by_id[u.visit_id]) for u in unassigned)
     plan_routes.sort(key=lambda r: (r.day, r.technician_id))
@@ -513,7 +562,7 @@ def build_plan(
     techs_with_shifts = {veh.technician.id for veh in inst.vehicles}
     loads = [work_by_tech[t] for t in techs_with_shifts]
     kpis = KPIs(
-        assigned=sum(len(r.stops) for r in plan_routes),
+        assigned=len(served) - sum(1 for vi in served if vi >= len(inst.problem.visits)),
         unassigned=len(unassigned),
         travel_time=sum(r.travel_time for r in plan_routes),
         travel_distance=sum(r.travel_distance for r in plan_routes),

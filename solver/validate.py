@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from solver.model import Location, Problem, Shift, Technician, Visit
+from solver.model import Location, Pin, Problem, Shift, Technician, Visit, crew_start_times
 from solver.plan import BreakTaken, Plan, PlanStatus, Reason, Route, Stop, Unassigned
 from solver.travel import problem_locations, provider_for
 
@@ -588,12 +588,16 @@ class _Checker:
                 if visit.preferred_technicians and tech.id not in visit.preferred_technicians:
                     cost += w.not_preferred
         cost += longest * w.balance_per_minute / 60
-        # "moved": served, but by another technician or on another day than in the previous
-        # plan; a visit left out pays its unassigned penalty instead
-        where = plan.assignment()
+        # "moved": served, but not by the previous technician on the previous day (a crew:
+        # that technician is not in it on that day); a visit left out pays its unassigned
+        # penalty instead
+        where: dict[str, set[tuple[str, int]]] = {}
+        for r in plan.routes:
+            for s in r.stops:
+                where.setdefault(s.visit_id, set()).add((r.technician_id, r.day))
         for p in problem.previous:
             now = where.get(p.visit_id)
-            if now is not None and now != (p.technician_id, p.day):
+            if now is not None and (p.technician_id, p.day) not in now:
                 cost += w.moved
         if not math.isclose(plan.objective, cost, rel_tol=RATIO_TOLERANCE, abs_tol=OBJECTIVE_TOLERANCE):
             self.add("OBJECTIVE", f"objective {plan.objective} reported, recomputed {cost:.6f}")
@@ -719,9 +723,15 @@ class _Reasons:
         self.travel = _Travel(problem)
         self.feasible = _Feasibility(problem, self.travel)
         self.visits = {v.id: v for v in problem.visits}
+        # a served crew visit stays at its start: its crew is waiting for it there
         self.sequences: dict[tuple[str, int], list[Visit]] = {
-            (r.technician_id, r.day): [self.visits[s.visit_id] for s in r.stops
-                                       if s.visit_id in self.visits]
+            (r.technician_id, r.day): [
+                _at(self.visits[s.visit_id], s.start)
+                if self.visits[s.visit_id].crew_size > 1
+                else self.visits[s.visit_id]
+                for s in r.stops
+                if s.visit_id in self.visits
+            ]
             for r in plan.routes
         }
         self.out: list[Violation] = []
@@ -747,12 +757,71 @@ class _Reasons:
         return any(self.feasible.fits(t, s, [visit]) for t, s in self.shifts(visit))
 
     def insertion_fits(self, visit: Visit, removed: frozenset[str] = frozenset()) -> bool:
+        return bool(self.fitting(visit, removed, first=True))
+
+    def fitting(
+        self,
+        visit: Visit,
+        removed: frozenset[str] = frozenset(),
+        *,
+        empty: bool = False,
+        first: bool = False,
+    ) -> set[str]:
+        """The technicians who could take ``visit`` into their route of the plan (an empty
+        route with ``empty``) on some shift; ``first``: stop at the first one."""
+        out: set[str] = set()
         for t, s in self.shifts(visit):
-            seq = [v for v in self.sequences.get((t.id, s.day), []) if v.id not in removed]
-            for pos in range(len(seq) + 1):
-                if self.feasible.fits(t, s, [*seq[:pos], visit, *seq[pos:]]):
-                    return True
-        return False
+            if t.id in out:
+                continue
+            seq = [] if empty else [
+                v for v in self.sequences.get((t.id, s.day), []) if v.id not in removed
+            ]
+            if any(
+                self.feasible.fits(t, s, [*seq[:pos], visit, *seq[pos:]])
+                for pos in range(len(seq) + 1)
+            ):
+                out.add(t.id)
+                if first:
+                    break
+        return out
+
+    def crew_fits(self, visit: Visit, *, empty: bool) -> bool:
+        """At some start time of the crew, ``crew_size`` technicians could take it at
+        once (into their routes of the plan, or onto empty routes with ``empty``)."""
+        return any(
+            len(self.fitting(_at(visit, t), empty=empty)) >= visit.crew_size
+            for t in crew_start_times(_start_windows(visit))
+        )
+
+    def check_crew(self, u: Unassigned, visit: Visit) -> None:
+        """The reasons counted in technicians (see :func:`check_reasons`)."""
+        k = visit.crew_size
+        rules = (  # the reason, whether it holds, what it says
+            (Reason.NO_SKILLED_TECHNICIAN, lambda: len(self.skilled(visit)) < k,
+             f"fewer than {k} technicians have every required skill"),
+            (Reason.NO_ELIGIBLE_TECHNICIAN, lambda: len(self.eligible(visit)) < k,
+             f"fewer than {k} technicians may serve it"),
+            (Reason.NO_SHIFT_MATCHES_WINDOWS, lambda: not self.crew_fits(visit, empty=True),
+             f"no {k} technicians can serve it together even on empty routes"),
+        )
+        for reason, holds, says in rules:
+            if u.reason == reason:
+                if not holds():
+                    self.bad(u, f"it is not true that {says}")
+                return
+            if holds():
+                self.bad(u, f"{says}: {reason.value} holds instead")
+                return
+        reason = u.reason
+        together_now = self.crew_fits(visit, empty=False)
+        if reason == Reason.DOES_NOT_FIT_IN_TIME:
+            if together_now:
+                self.bad(u, f"{k} routes of the plan can take it together")
+        elif reason in (Reason.NOT_WORTH_IT, Reason.SEARCH_LIMIT):
+            if not together_now:
+                self.bad(u, f"no {k} routes of the plan can take it together")
+        else:
+            self.bad(u, "not a reason given for a crew visit")
 
     def check(self, u: Unassigned) -> None:
         visit = self.visits.get(u.visit_id)
@@ -767,7 +836,8 @@ class _Reasons:
                 self.bad(u, "the visit needs a single technician")
             return
         if visit.crew_size >= 2:
-            return  # crews are out of this replay's reach: any explanation is accepted
+            self.check_crew(u, visit)
+            return
         if reason == Reason.NO_SKILLED_TECHNICIAN:
             if self.skilled(visit):
                 names = ", ".join(t.id for t in self.skilled(visit))
@@ -822,6 +892,19 @@ class _Reasons:
             self.bad(u, "it cannot be inserted into any route of the plan")
 
 
+def _at(visit: Visit, start: int) -> Visit:
+    """``visit`` with service starting exactly at ``start`` (a pinned start)."""
+    pin = visit.pin
+    return replace(
+        visit,
+        pin=Pin(
+            technician_id=None if pin is None else pin.technician_id,
+            day=None if pin is None else pin.day,
+            start=start,
+        ),
+    )
+
+
 def check_reasons(problem: Problem, plan: Plan) -> list[Violation]:
     """The unassigned visits whose reason does not hold (empty when every reason holds).
 
@@ -831,7 +914,15 @@ def check_reasons(problem: Problem, plan: Plan) -> list[Violation]:
     allowed day; such a route exists but inserting the visit anywhere in the plan's
     routes is not (``DOES_NOT_FIT_IN_TIME``), unless the higher-priority visits in
     ``blocked_by`` are removed (``LOST_TO_HIGHER_PRIORITY``); or it can be inserted
-    (``NOT_WORTH_IT``, ``SEARCH_LIMIT``)."""
+    (``NOT_WORTH_IT``, ``SEARCH_LIMIT``). A served crew visit keeps its start in these
+    insertions.
+
+    For a crew visit the same counted in technicians: fewer than ``crew_size`` have the
+    skills, or may serve it; at none of its start times
+    (:func:`solver.model.crew_start_times`) can ``crew_size`` of them take it onto empty
+    routes (``NO_SHIFT_MATCHES_WINDOWS``) or into their routes of the plan
+    (``DOES_NOT_FIT_IN_TIME``), or at one they can (``NOT_WORTH_IT``, ``SEARCH_LIMIT``).
+    ``CREW_NOT_SUPPORTED`` is accepted for crew visits only."""
     reasons = _Reasons(problem, plan)
     for u in plan.unassigned:
         reasons.check(u)

@@ -81,6 +81,27 @@ def test_solving_a_native_file_writes_a_valid_plan(tmp_path):
     assert (left["visit_id"], left["reason"]) == ("hvac", "NO_SKILLED_TECHNICIAN")
 
 
+def test_a_crew_visit_in_a_native_file_is_planned_for_two_technicians_at_once(tmp_path):
+    crew = json.loads(json.dumps(NATIVE))
+    crew["visits"].append({"id": "lift", "location": {"lat": 45.465, "lon": 9.195},
+                           "duration": 1800, "windows": [{"start": 9 * H, "end": 16 * H}],
+                           "crew_size": 2})
+    problem_file = tmp_path / "problem.json"
+    problem_file.write_text(json.dumps(crew))
+    out = tmp_path / "plan.json"
+    done = tecnico("solve", str(problem_file), "--time-limit", "1", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+
+    plan = read_plan(out)
+    problem = problem_from_dict(crew)
+    assert validate(problem, plan) == []
+    assert check_reasons(problem, plan) == []
+    lift = sorted((r.technician_id, r.day, s.start) for r in plan.routes for s in r.stops
+                  if s.visit_id == "lift")
+    assert [t for t, _d, _s in lift] == ["ana", "bo"]
+    assert lift[0][1:] == lift[1][1:] and lift[0][2] % 900 == 0
+
+
 def test_solving_a_vroom_file_keeps_its_ids_and_says_what_was_approximated(tmp_path):
     problem_file = tmp_path / "vroom.json"
     problem_file.write_text(json.dumps(VROOM))

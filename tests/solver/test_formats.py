@@ -4,6 +4,7 @@ and VROOM's input format (hand-made small files)."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import math
 from importlib import resources
@@ -120,6 +121,24 @@ def test_a_plan_survives_the_round_trip_and_stays_valid(tmp_path):
     assert validate(problem, again) == []
     assert check_reasons(problem, again) == []
     assert plan_from_dict(plan_to_dict(plan)) == plan
+
+
+def test_a_crew_visit_read_from_a_file_is_planned_together_and_the_plan_file_validates(tmp_path):
+    problem_path, plan_path = tmp_path / "problem.json", tmp_path / "plan.json"
+    rich = rich_problem()
+    # on day 1, when both technicians work (on day 0 only ana does: no crew)
+    day1 = dataclasses.replace(rich.visits[2], windows=(TimeWindow(DAY + 8 * H, DAY + 17 * H),))
+    write_problem(dataclasses.replace(rich, visits=(*rich.visits[:2], day1)), problem_path)
+    problem = read_problem(problem_path)
+    write_plan(solve(problem, SolveParams(time_limit_s=0.5, seed=1)), plan_path)
+    plan = read_plan(plan_path)
+    assert validate(problem, plan) == []
+    assert check_reasons(problem, plan) == []
+    crew = [(r.technician_id, r.day, s.start) for r in plan.routes for s in r.stops
+            if s.visit_id == "crew"]
+    assert [c[0] for c in crew] == ["ana", "bo"]
+    assert crew[0][1:] == crew[1][1:]
+    assert plan.kpis.assigned == len(plan.assignment())
 
 
 def test_the_schema_ships_with_the_package_and_is_a_draft_2020_12_schema():

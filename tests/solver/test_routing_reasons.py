@@ -65,12 +65,6 @@ def test_a_visit_no_one_can_reach_in_a_day_has_no_matching_shift():
     assert plan.reason_of("far").reason == Reason.NO_SHIFT_MATCHES_WINDOWS
 
 
-def test_a_crew_visit_is_reported_as_not_supported():
-    prob = problem([0, 5], [tech("t1"), tech("t2")], [visit("lift", 1, crew_size=2)])
-    plan = run(prob)
-    assert plan.reason_of("lift").reason == Reason.CREW_NOT_SUPPORTED
-
-
 def test_a_visit_costing_more_than_leaving_it_out_is_not_worth_it():
     prob = problem(
         [0, 200],

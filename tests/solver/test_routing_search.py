@@ -168,3 +168,36 @@ def test_extreme_but_valid_inputs_do_not_break_the_engine():
         assert validate(prob, plan) == []
         assert check_reasons(prob, plan) == []
         assert plan.kpis.assigned + plan.kpis.unassigned == len(prob.visits)
+
+
+def test_every_ortools_model_is_freed_once_its_search_is_over(busy_day, monkeypatch):
+    # The at-solution callback lives in C++; if it held the model, Python could never
+    # free either (about 4 MB per model: large problems build hundreds of them, and the
+    # service solves in one long-lived process).
+    import gc
+    import weakref
+
+    from ortools.constraint_solver import pywrapcp
+
+    from solver.model import LocalSearch
+    from solver.routing import solve_routes
+    from solver.schedule import compile_problem
+
+    made = []
+    real = pywrapcp.RoutingModel
+
+    def recording(*args):
+        model = real(*args)
+        made.append(weakref.ref(model))
+        return model
+
+    monkeypatch.setattr(pywrapcp, "RoutingModel", recording)
+    inst = compile_problem(busy_day)
+    for _ in range(2):
+        result = solve_routes(
+            inst, params(solution_limit=3), metaheuristic=LocalSearch.GREEDY_DESCENT
+        )
+        assert result.found
+    gc.collect()
+    assert len(made) == 2
+    assert all(ref() is None for ref in made)
