@@ -18,6 +18,7 @@ over use the allowed overtime.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,13 +40,26 @@ def _last_start(windows: tuple[tuple[int, int], ...], limit: int) -> int | None:
 
 
 def _first_starts(windows: tuple[tuple[int, int], ...], ready: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    start = np.zeros_like(ready)
-    found = np.zeros(ready.shape, dtype=bool)
-    for a, b in windows:
-        hit = ~found & (ready <= b)
-        start = np.where(hit, np.maximum(ready, a), start)
-        found |= hit
-    return start, found
+    """The earliest start in ``windows`` from ``ready`` on, and whether there is one
+    (where there is none, the start is past every window)."""
+    a, _b = windows[-1]
+    start = np.maximum(ready, a)
+    for a, b in reversed(windows[:-1]):  # the first window that is still open wins
+        start = np.where(ready <= b, np.maximum(ready, a), start)
+    return start, ready <= max(b for _a, b in windows)
+
+
+@dataclass(frozen=True, slots=True)
+class _Shortfall:
+    """reach x positions: what :attr:`Candidates.miss` is worked out from, when asked
+    (the search never asks)."""
+
+    ready: np.ndarray
+    found: np.ndarray
+    last_end: int
+    arrive_next: np.ndarray
+    latest: np.ndarray
+    over_work: np.ndarray | int
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,8 +70,15 @@ class Candidates:
     """estimated insertion cost in cost units (travel, the visit's own lateness, affinity)"""
     reach: np.ndarray
     """the vehicles examined (rows of ``miss``)"""
-    miss: np.ndarray
-    """reach x positions: estimated seconds short (a lower bound of the real miss)"""
+    shortfall: _Shortfall
+
+    @property
+    def miss(self) -> np.ndarray:
+        """reach x positions: estimated seconds short (a lower bound of the real miss)"""
+        s = self.shortfall
+        late = np.maximum(0, s.arrive_next - s.latest)
+        late = late + np.where(s.found, 0, s.ready - s.last_end)
+        return np.where(s.latest > -_BIG, late + s.over_work, _BIG)
 
 
 class Constructor:
@@ -97,6 +118,9 @@ class Constructor:
         self.capacity = np.array(
             [v.capacity if v.capacity is not None else _BIG for v in vehicles], dtype=np.int64
         )
+        # without any limit the checks against _BIG cannot fail: skipped
+        self.work_limited = any(v.max_work is not None for v in vehicles)
+        self.load_limited = any(v.capacity is not None for v in vehicles)
         self.rate = np.array(
             [v.technician.travel_cost_per_minute / 60.0 for v in vehicles], dtype=np.float64
         )
@@ -120,12 +144,30 @@ class Constructor:
             self._refresh(v)
 
     def _alloc(self) -> None:
-        n, b = len(self.inst.vehicles), self.width
-        self.prev_place = np.zeros((n, b), dtype=np.int64)
-        self.next_place = np.zeros((n, b), dtype=np.int64)
-        self.prev_end = np.zeros((n, b), dtype=np.int64)
-        self.latest = np.full((n, b), -_BIG, dtype=np.int64)
-        self.direct = np.zeros((n, b), dtype=np.int64)
+        n, b, k = len(self.inst.vehicles), self.width, self.n_fixed
+        # Per vehicle and insertion position (before stop j, or at the end): the place
+        # before and after, when the previous stop (or the start) is left at the
+        # earliest, the latest arrival at the next stop (-_BIG past the end of the
+        # route) and the direct travel. Then per fixed break: a travel leaving then and
+        # ready after held_from is held up held_for more by the break. These rows follow
+        # the routes; after them come the start, length and end of every fixed break
+        # (constant along a route: NumPy adds arrays of one shape faster than it
+        # broadcasts). One table, so that candidates() gathers the rows of the vehicles
+        # it examines at once.
+        self.table = np.zeros((5 + 5 * k, n, b), dtype=np.int64)
+        self.prev_place, self.next_place, self.prev_end, self.latest, self.direct = self.table[:5]
+        self.latest[:] = -_BIG
+        for i in range(k):
+            held_from, _held_for, start, length, end = self._fixed_rows(self.table, i)
+            held_from[:] = _BIG
+            start[:] = self.fixed_start[:, i, None]
+            length[:] = self.fixed_len[:, i, None]
+            end[:] = start + length
+
+    def _fixed_rows(self, table: np.ndarray, i: int) -> tuple[np.ndarray, ...]:
+        """held_from, held_for, start, length and end of fixed break ``i`` in ``table``."""
+        first = 5 + 2 * self.n_fixed + 3 * i
+        return (table[5 + 2 * i], table[6 + 2 * i], *table[first : first + 3])
 
     def _refresh(self, v: int) -> None:
         inst = self.inst
@@ -142,7 +184,12 @@ class Constructor:
         prev_place = [veh.start_place, *places]
         next_place = [*places, veh.end_place]
         timing = self.timing[v]
-        prev_end = [veh.earliest] + (list(timing.ends) if timing is not None else [])
+        if timing is None:  # an empty route
+            travel: Sequence[int] = [int(self.dur[veh.start_place, veh.end_place])]
+            ends: Sequence[int] = []
+            work, load = travel[0], 0
+        else:
+            travel, ends, work, load = timing.travel, timing.ends, timing.work, timing.load
         latest = [0] * (n + 1)
         latest[n] = int(self.latest_end[v])
         fixed = self.fixed[v]
@@ -150,7 +197,7 @@ class Constructor:
             vi = seq[j]
             service = inst.service[vi]
             arrive_by = latest[j + 1]
-            d = int(self.dur[next_place[j], next_place[j + 1]])
+            d = travel[j + 1]
             leave_by = arrive_by - d
             for e, bd in reversed(fixed):
                 if leave_by < e + bd and arrive_by > e:
@@ -161,17 +208,20 @@ class Constructor:
                 if ls is not None and e - service < ls < e + bd:
                     ls = _last_start(inst.start_windows[vi], e - service)
             latest[j] = -(2**60) if ls is None else ls
-        self.prev_place[v, : n + 1] = prev_place
-        self.next_place[v, : n + 1] = next_place
-        self.prev_end[v, : n + 1] = prev_end
-        self.latest[v, : n + 1] = latest
+        prev_end = [veh.earliest, *ends]
+        rows = [prev_place, next_place, prev_end, latest, travel]
+        for e, bd in fixed:
+            rows.append([e if t < e + bd else _BIG for t in prev_end])  # held_from
+            rows.append([min(bd, e + bd - t) for t in prev_end])  # held_for
+        for _ in range(self.n_fixed - len(fixed)):  # fewer fixed breaks than others
+            rows.extend(([_BIG] * (n + 1), [0] * (n + 1)))
+        self.table[: len(rows), v, : n + 1] = rows
         self.latest[v, n + 1 :] = -_BIG
-        direct = self.dur[prev_place, next_place]
-        self.direct[v, : n + 1] = direct
-        self.work[v] = int(direct.sum()) + sum(inst.service[i] for i in seq)
-        self.load[v] = sum(inst.visits[i].demand for i in seq)
+        self.work[v] = work
+        self.load[v] = load
 
     def _affinity(self, vi: int, vehicles: np.ndarray) -> np.ndarray | float:
+        """Per vehicle of ``vehicles``: the affinity cost of serving ``vi``."""
         inst = self.inst
         visit = inst.visits[vi]
         w = inst.problem.weights
@@ -185,7 +235,7 @@ class Constructor:
                 out[k] += w.not_preferred
             if prev is not None and prev != (veh.technician.id, veh.day):
                 out[k] += w.moved
-        return out[:, None]
+        return out
 
     def _lateness(self, vi: int, start: np.ndarray) -> np.ndarray | float:
         visit = self.inst.visits[vi]
@@ -205,7 +255,11 @@ class Constructor:
     def candidates(self, vi: int) -> Candidates | None:
         """Every (vehicle, position) passing the necessary condition for inserting
         ``vi`` (cheapest first), and for all positions an estimate of by how many
-        seconds the condition is missed (0 for the candidates)."""
+        seconds the condition is missed (0 for the candidates).
+
+        Arrays are reach x positions and small (tens of vehicles, a route's length), so
+        the time goes into the number of NumPy calls: the rows are gathered at once and
+        the costs are only worked out for the candidates."""
         inst = self.inst
         reach = np.asarray(inst.reachable[vi], dtype=np.int64)
         if not len(reach):
@@ -213,59 +267,54 @@ class Constructor:
         visit = inst.visits[vi]
         p = inst.visit_place[vi]
         s = inst.service[vi]
-        pp = self.prev_place[reach]
-        npl = self.next_place[reach]
-        d_in = self.dur[pp, p]
-        d_out = self.dur[p, npl]
-        pe = self.prev_end[reach]
-        ready = pe + d_in
         windows = inst.start_windows[vi]
-        for k in range(self.n_fixed):
-            e = self.fixed_start[reach, k][:, None]
-            d = self.fixed_len[reach, k][:, None]
+        data = self.table[:, reach]
+        pp, npl, pe, latest, direct = data[:5]
+        fixed = [self._fixed_rows(data, k) for k in range(self.n_fixed)]
+        d_in = self.dur[:, p][pp]  # (twice as fast as dur[pp, p])
+        d_out = self.dur[p][npl]
+        ready = pe + d_in
+        for held_from, held_for, _e, _d, _e_end in fixed:
             # travel crossing the break waits for its end
-            ready = np.where((pe < e + d) & (ready > e), ready + np.minimum(d, e + d - pe), ready)
+            ready = np.where(ready > held_from, ready + held_for, ready)
         start, found = _first_starts(windows, ready)
-        for k in range(self.n_fixed):
-            e = self.fixed_start[reach, k][:, None]
-            d = self.fixed_len[reach, k][:, None]
-            clash = found & (start < e + d) & (start + s > e)
+        for _from, _for, e, _d, e_end in fixed:
+            clash = found & (start < e_end) & (start + s > e)
             if clash.any():
-                later, found_later = _first_starts(windows, np.where(clash, e + d, start))
-                start = np.where(clash, later, start)
-                found = np.where(clash, found_later, found)
+                # from the start found, the same start is found again (and again none
+                # where there was none): only the clashes move
+                start, found = _first_starts(windows, np.where(clash, e_end, start))
         start = np.where(found, start, ready)
-        delta = d_in + d_out - self.direct[reach]
+        delta = d_in + d_out - direct
         end = start + s
         arrive_next = end + d_out
-        for k in range(self.n_fixed):
-            e = self.fixed_start[reach, k][:, None]
-            d = self.fixed_len[reach, k][:, None]
+        for _from, _for, e, d, e_end in fixed:
             arrive_next = np.where(
-                (end < e + d) & (arrive_next > e), arrive_next + np.minimum(d, e + d - end), arrive_next
+                (end < e_end) & (arrive_next > e), arrive_next + np.minimum(d, e_end - end), arrive_next
             )
-        latest = self.latest[reach]
-        valid = latest > -_BIG
-        late = np.maximum(0, arrive_next - latest)
-        late = late + np.where(found, 0, ready - windows[-1][1])
-        over_work = np.maximum(0, self.work[reach][:, None] + delta + s - self.max_work[reach][:, None])
-        miss = np.where(valid, late + over_work, _BIG)
-        ok = valid & found & (arrive_next <= latest) & (over_work == 0)
-        ok &= (self.load[reach] + visit.demand <= self.capacity[reach])[:, None]
-        cost = delta * self.rate[reach][:, None]
-        if self.dist_cost is not None:
-            cost = cost + (self.dist_cost[pp, p] + self.dist_cost[p, npl] - self.dist_cost[pp, npl])
-        cost = cost + self._lateness(vi, start) + self._affinity(vi, reach)
+        # (arrive_next <= latest also rules out the positions past the end of a route)
+        ok = found & (arrive_next <= latest)
+        over_work: np.ndarray | int = 0
+        if self.work_limited:
+            over_work = np.maximum(0, (self.work[reach] + s - self.max_work[reach])[:, None] + delta)
+            ok &= over_work == 0
+        if self.load_limited:
+            ok &= (self.load[reach] + visit.demand <= self.capacity[reach])[:, None]
+        shortfall = _Shortfall(ready, found, windows[-1][1], arrive_next, latest, over_work)
         rows, cols = np.nonzero(ok)
-        costs = cost[rows, cols]
-        order = np.lexsort((cols, reach[rows], costs))
-        return Candidates(
-            vehicles=reach[rows[order]],
-            positions=cols[order],
-            costs=costs[order],
-            reach=reach,
-            miss=miss,
-        )
+        if not len(rows):
+            return Candidates(rows, cols, np.zeros(0), reach, shortfall)
+        vehicles = reach[rows]
+        costs = delta[rows, cols] * self.rate[vehicles]
+        if self.dist_cost is not None:
+            a, b = pp[rows, cols], npl[rows, cols]
+            costs = costs + (self.dist_cost[a, p] + self.dist_cost[p, b] - self.dist_cost[a, b])
+        affinity = self._affinity(vi, reach)
+        if not isinstance(affinity, float):
+            affinity = affinity[rows]
+        costs = costs + self._lateness(vi, start[rows, cols]) + affinity
+        order = np.lexsort((cols, vehicles, costs))
+        return Candidates(vehicles[order], cols[order], costs[order], reach, shortfall)
 
     def try_insert(self, vi: int, tries: int = MAX_TRIES) -> int | None:
         """Inserts ``vi`` at its cheapest confirmed position (among the ``tries``

@@ -286,6 +286,9 @@ class Timing:
     violation: int
 
 
+_NO_BREAKS: tuple[tuple[int, int], ...] = ()
+
+
 def _gap(
     t: int, m: int, m2: int, d: int, breaks: Sequence[tuple[int, int, int]], relaxed: bool
 ) -> tuple[int, int, int, list[tuple[int, int]]] | None:
@@ -356,9 +359,9 @@ def schedule(
     legs = []
     prev = veh.start_place
     for p in places:
-        legs.append(int(dur[prev, p]))
+        legs.append(dur.item(prev, p))
         prev = p
-    legs.append(int(dur[prev, veh.end_place]))
+    legs.append(dur.item(prev, veh.end_place))
     work = sum(legs) + sum(inst.service[i] for i in seq)
     base_viol = 0
     if veh.max_work is not None and work > veh.max_work:
@@ -387,13 +390,20 @@ def schedule(
             if st is None:
                 continue
             viol0, t = st[0], st[1]
+            if not relaxed and m < k and t > breaks[m][1]:
+                # too late for the next break: a dead end (time only moves on), and not
+                # one that hid a feasible state (each state keeps its earliest time)
+                continue
             for m2 in range(m, k + 1):
-                g = _gap(t, m, m2, d, breaks, relaxed)
-                if g is None:
-                    if not relaxed:
-                        break  # taking even more breaks in this gap only starts later
-                    continue
-                gv, ready, arrival, placed = g
+                if m2 == m:  # no break on this leg: what _gap gives, without the call
+                    gv, ready, arrival, placed = 0, t + d, t + d, _NO_BREAKS
+                else:
+                    g = _gap(t, m, m2, d, breaks, relaxed)
+                    if g is None:
+                        if not relaxed:
+                            break  # taking even more breaks in this gap only starts later
+                        continue
+                    gv, ready, arrival, placed = g
                 start = -1
                 for a, b in windows:
                     if ready <= b:
@@ -406,13 +416,12 @@ def schedule(
                     start = ready
                     viol += ready - windows[-1][1]
                 end = start + service
-                cand = (viol, end)
                 cur = new[m2]
-                if cur is None or cand < (cur[0], cur[1]):
+                if cur is None or viol < cur[0] or (viol == cur[0] and end < cur[1]):
                     new[m2] = (viol, end, (m, arrival, start, placed))
         states = new
         history.append(states)
-        if not relaxed and all(s is None for s in states):
+        if not relaxed and not any(states):  # (the states are non-empty tuples)
             return None
 
     # last leg to the end location, remaining breaks after the end
@@ -424,12 +433,15 @@ def schedule(
             continue
         viol0, t = st[0], st[1]
         for m2 in range(m, k + 1):
-            g = _gap(t, m, m2, d, breaks, relaxed)
-            if g is None:
-                if not relaxed:
-                    break
-                continue
-            gv, end_time, _arrival, placed = g
+            if m2 == m:
+                gv, end_time, placed = 0, t + d, _NO_BREAKS
+            else:
+                g = _gap(t, m, m2, d, breaks, relaxed)
+                if g is None:
+                    if not relaxed:
+                        break
+                    continue
+                gv, end_time, _arrival, placed = g
             viol = viol0 + gv
             c = end_time
             ok = True
@@ -465,7 +477,8 @@ def schedule(
         prev_m, arrival, start, placed = st[2]
         arrivals.append(arrival)
         starts.append(start)
-        placed_all = list(placed) + placed_all
+        if placed:
+            placed_all = [*placed, *placed_all]
         m = prev_m
     st0 = history[0][m]
     assert st0 is not None
@@ -598,7 +611,7 @@ def route_cost(inst: Instance, veh: Vehicle, seq: Sequence[int], timing: Timing)
     tech = veh.technician
     travel_s = sum(timing.travel)
     places = [veh.start_place] + [inst.visit_place[i] for i in seq] + [veh.end_place]
-    dist = sum(float(inst.distances[a, b]) for a, b in zip(places, places[1:], strict=False))
+    dist = sum(inst.distances.item(a, b) for a, b in zip(places, places[1:], strict=False))
     travel = travel_s * tech.travel_cost_per_minute / 60 + dist / 1000 * w.distance_per_km
     overtime_s = max(0, timing.end_time - veh.shift.end)
     overtime = overtime_s * veh.shift.overtime_cost_per_minute / 60
