@@ -195,15 +195,21 @@ def solve(problem: Problem, params: SolveParams | None = None) -> Plan:
         best_objective = _objective(inst, best)
         for fut in futures:
             try:
-                routes, worker_hit = fut.result(timeout=max(1.0, deadline + 30 - time.monotonic()))
+                routes, worker_hit, crew_windows = fut.result(
+                    timeout=max(1.0, deadline + 30 - time.monotonic())
+                )
             except Exception:  # a worker that failed or hung only loses its vote
                 hit = True  # (and the plan may differ from a run where it answered)
                 continue
             hit = hit or worker_hit
+            # the worker's routes hold its crews at the start times it chose for them
+            ours = _use_crew_windows(inst, crew_windows)
             other = _timed(inst, routes)
             objective = _objective(inst, other)
             if objective < best_objective - 1e-9:
                 best, best_objective = other, objective
+            else:
+                _use_crew_windows(inst, ours)
     finally:
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
@@ -211,13 +217,28 @@ def solve(problem: Problem, params: SolveParams | None = None) -> Plan:
     return dataclasses.replace(plan, deadline_hit=hit) if hit else plan
 
 
+CrewWindows = dict[int, tuple[tuple[int, int], ...]]
+
+
 def _worker(
     problem: Problem, params: SolveParams, deadline: float
-) -> tuple[dict[int, list[int]], bool]:
+) -> tuple[dict[int, list[int]], bool, CrewWindows]:
+    """A second search in a spawned process: its routes, whether the clock cut it, and
+    the start windows of the crew members its routes were timed with (the search may
+    move a crew in time, see :mod:`solver.crew`)."""
     t0 = time.monotonic()
     inst = compile_problem(problem)
     best, _first, _cancelled, hit = _search(inst, params, t0, min(deadline, t0 + params.time_limit_s))
-    return {v: seq for v, (seq, _t) in best.items()}, hit
+    windows = {m: inst.start_windows[m] for m in inst.crew_of}
+    return {v: seq for v, (seq, _t) in best.items()}, hit, windows
+
+
+def _use_crew_windows(inst: Instance, windows: CrewWindows) -> CrewWindows:
+    """Sets the crew members' start windows; returns the ones they replace."""
+    before = {m: inst.start_windows[m] for m in windows}
+    for m, w in windows.items():
+        inst.start_windows[m] = w
+    return before
 
 
 def _search(

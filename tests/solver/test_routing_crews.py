@@ -195,3 +195,29 @@ def test_with_a_second_worker_the_crews_still_come_whole():
     plan = solve(prob, SolveParams(time_limit_s=2.0, workers=2, seed=1))
     assert validate(prob, plan) == []
     assert check_reasons(prob, plan) == []
+
+
+def test_a_second_workers_routes_are_timed_with_the_crew_times_it_chose():
+    # a worker compiles and searches on its own copy, where ruin and recreate may move a
+    # crew in time; the main process must time the worker's routes with those times
+    import importlib
+    import time
+
+    solve_module = importlib.import_module("solver.solve")  # `solver.solve` is the function
+    prob = gas_team(visit("lift", 1, 120, skills={"gas"}, crew_size=2), visit("a", 2))
+    routes, hit, windows = solve_module._worker(prob, params(), time.monotonic() + 60)
+    assert not hit and len(windows) == 2
+    inst = compile_problem(prob)
+    elsewhere = ((hm(6), hm(6)),)  # as if this process had moved the crew before the shift
+    for m in windows:
+        inst.start_windows[m] = elsewhere
+
+    def served() -> set[int]:
+        timed = solve_module._whole_crews(inst, solve_module._timed(inst, routes))
+        return {vi for seq, _t in timed.values() for vi in seq}
+
+    assert not set(windows) & served()  # timed at the wrong time, the crew falls out
+    ours = solve_module._use_crew_windows(inst, windows)
+    assert set(windows) <= served()
+    solve_module._use_crew_windows(inst, ours)
+    assert all(inst.start_windows[m] == elsewhere for m in windows)
