@@ -329,15 +329,23 @@ class Constructor:
                 return None  # cheaper to leave it out
             v = int(cands.vehicles[k])
             pos = int(cands.positions[k])
-            cand = self.seq[v][:pos] + [vi] + self.seq[v][pos:]
-            timing = schedule(inst, inst.vehicles[v], cand)
-            if timing is None or timing.end_time > self.latest_end[v]:
+            timing = self.fits(vi, v, pos)
+            if timing is None:
                 continue
-            self.seq[v] = cand
+            self.seq[v] = self.seq[v][:pos] + [vi] + self.seq[v][pos:]
             self.timing[v] = timing
             self._refresh(v)
             return v
         return None
+
+    def fits(self, vi: int, v: int, pos: int) -> Timing | None:
+        """The exact timing of route ``v`` with ``vi`` inserted at ``pos``, or None when
+        that breaks a rule or ends past the route's latest end."""
+        seq = self.seq[v]
+        timing = schedule(self.inst, self.inst.vehicles[v], [*seq[:pos], vi, *seq[pos:]])
+        if timing is None or timing.end_time > self.latest_end[v]:
+            return None
+        return timing
 
     def insert_crew(
         self, crew: tuple[int, ...], tries: int = MAX_TRIES, penalty: float | None = None

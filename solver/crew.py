@@ -29,7 +29,7 @@ from collections.abc import Mapping, Sequence
 
 from solver.construct import MAX_TRIES, Constructor
 from solver.model import crew_start_times
-from solver.schedule import Instance, fitting, schedule
+from solver.schedule import Instance, fitting
 
 PAIR_TRIES = 4 * MAX_TRIES
 """Exact checks per start time when looking for the crew's cheapest insertions."""
@@ -119,10 +119,7 @@ def _cheapest_apart(cons: Constructor, vi: int, k: int) -> float | None:
     for j in range(min(PAIR_TRIES, len(cands.costs))):
         v, pos = int(cands.vehicles[j]), int(cands.positions[j])
         veh = inst.vehicles[v]
-        if veh.technician.id in techs:
-            continue
-        timing = schedule(inst, veh, [*cons.seq[v][:pos], vi, *cons.seq[v][pos:]])
-        if timing is None or timing.end_time > cons.latest_end[v]:
+        if veh.technician.id in techs or cons.fits(vi, v, pos) is None:
             continue
         techs.add(veh.technician.id)
         total += float(cands.costs[j])
@@ -136,7 +133,7 @@ def orphans(inst: Instance, routes: Mapping[int, Sequence[int]]) -> set[int]:
     members with one technician)."""
     if not inst.crews:
         return set()
-    where = {vi: v for v, seq in routes.items() for vi in seq if vi in inst.crew_of}
+    where = _where(inst, routes)
     out: set[int] = set()
     for crew in inst.crews:
         on = [where[m] for m in crew if m in where]
@@ -156,7 +153,7 @@ def whole_crews(inst: Instance, routes: dict[int, list[int]]) -> dict[int, list[
         return routes
     out = dict(routes)
     for v, seq in routes.items():
-        if any(vi in inst.crew_of for vi in seq) and schedule(inst, inst.vehicles[v], seq) is None:
+        if any(vi in inst.crew_of for vi in seq):
             out[v] = fitting(inst, inst.vehicles[v], seq)
     gone = orphans(inst, out)
     while gone:
@@ -175,7 +172,7 @@ def crews_moved(inst: Instance, routes: Mapping[int, Sequence[int]]) -> int:
     to the whole plan."""
     if not inst.crews or not inst.previous:
         return 0
-    where = {vi: v for v, seq in routes.items() for vi in seq if vi in inst.crew_of}
+    where = _where(inst, routes)
     moved = 0
     for crew in inst.crews:
         prev = inst.previous.get(inst.visits[crew[0]].id)
@@ -188,6 +185,11 @@ def crews_moved(inst: Instance, routes: Mapping[int, Sequence[int]]) -> int:
         }
         moved += prev not in days
     return moved
+
+
+def _where(inst: Instance, routes: Mapping[int, Sequence[int]]) -> dict[int, int]:
+    """Served crew member -> its vehicle."""
+    return {vi: v for v, seq in routes.items() for vi in seq if vi in inst.crew_of}
 
 
 def member_windows(inst: Instance, vi: int) -> tuple[tuple[int, int], ...]:

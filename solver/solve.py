@@ -443,13 +443,13 @@ def _whole_crews(
     holding crews timed for their start times as they are now (solver.crew)."""
     if not inst.crews:
         return timed
-    whole = whole_crews(inst, {v: seq for v, (seq, _t) in timed.items()})
-    return {
-        v: timed[v]
-        if timed.get(v, ([], None))[0] == seq and not any(vi in inst.crew_of for vi in seq)
-        else _timed(inst, {v: seq})[v]
-        for v, seq in whole.items()
-    }
+    out = {}
+    for v, seq in whole_crews(inst, {v: seq for v, (seq, _t) in timed.items()}).items():
+        if v in timed and timed[v][0] == seq and not any(vi in inst.crew_of for vi in seq):
+            out[v] = timed[v]  # untouched and without crews: its timing stands
+        else:
+            out[v] = _timed(inst, {v: seq})[v]
+    return out
 
 
 def _timed(inst: Instance, routes: dict[int, list[int]]) -> dict[int, tuple[list[int], Timing]]:
