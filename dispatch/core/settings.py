@@ -31,7 +31,8 @@ class Settings(BaseSettings):
     # Redis pub/sub channel relaying the board's live updates between processes (Redis
     # brokers only).
     events_channel: str = "tecnico-events"
-    # A running run whose heartbeat is older than this lost its worker and is failed.
+    # A running run whose heartbeat is older than this lost its worker (a killed process, a
+    # crashed thread) and is failed: 30 heartbeats of 1 s, far above a healthy worker's pauses.
     run_stale_after_s: float = Field(default=30.0, ge=1.0)
     worker_threads: int = 2
     # Hours a customer has to confirm a proposed appointment (seed 004: 24 hours).
@@ -48,11 +49,13 @@ class Settings(BaseSettings):
     var_dir: Path = Field(default=Path("var"))
     # Invoice number series prefix (numbers are gap-free per series).
     invoice_series: str = "INV"
-    # The issuer printed on invoices; no block is printed while the name is empty.
-    company_name: str = ""
-    company_tax_id: str = ""
+    # The issuer of invoices, copied onto each document as it is issued (a later change
+    # leaves issued ones as they were); no issuer is printed while the name is empty.
+    # The lengths are the invoice columns'.
+    company_name: str = Field(default="", max_length=200)
+    company_tax_id: str = Field(default="", max_length=40)
     company_address: str = Field(default="", description="lines separated by '|'")
-    company_country: str = "BR"
+    company_country: str = Field(default="BR", max_length=2)
 
 
 @lru_cache

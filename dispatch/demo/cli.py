@@ -8,6 +8,7 @@ var/demo-urls.txt, and prints them.
 from __future__ import annotations
 
 import time
+from functools import partial
 from pathlib import Path
 
 import typer
@@ -59,7 +60,7 @@ def seed(
             session, now=clock.now(), settings=settings, seed=seed, customers=customers,
             technicians=technicians, orders_total=orders, contracts_total=contracts,
             progress=lambda msg: typer.echo(f"  seeding {msg}"),
-            close_order=_closer(),
+            close_order=_closer(settings),
         )
     tokens_file.parent.mkdir(parents=True, exist_ok=True)
     tokens_file.write_text(
@@ -100,10 +101,12 @@ def seed(
     typer.echo(text, nl=False)
 
 
-def _closer():  # type: ignore[no-untyped-def]
-    """Billing's closing use case, when the billing package provides it."""
+def _closer(settings):  # type: ignore[no-untyped-def]
+    """Billing's closing use case, when the billing package provides it; the invoices name
+    the configured company as their issuer."""
     try:
         from dispatch.demo.closing import close_demo_order
+        from orders.billing.service import BillingConfig
     except ImportError:
         return None
-    return close_demo_order
+    return partial(close_demo_order, config=BillingConfig.from_settings(settings))

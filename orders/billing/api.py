@@ -126,19 +126,16 @@ def get_invoice(invoice_id: int, session: SessionDep) -> Any:
 @invoices.get("/{invoice_id}/pdf", response_class=Response, responses=_DOCUMENT,
               dependencies=billing_only,
               description="Roles: billing. The invoice or credit note as PDF.")
-def invoice_pdf(invoice_id: int, session: SessionDep, settings: SettingsDep,
-                lang: Lang = None) -> Response:
-    return _file(service.invoice_printout(session, invoice_id=invoice_id, fmt="pdf", lang=lang,
-                                          config=_config(settings)))
+def invoice_pdf(invoice_id: int, session: SessionDep, lang: Lang = None) -> Response:
+    return _file(service.invoice_printout(session, invoice_id=invoice_id, fmt="pdf", lang=lang))
 
 
 @invoices.get("/{invoice_id}/html", response_class=Response, responses=_DOCUMENT,
               dependencies=billing_only,
               description="Roles: billing. The invoice or credit note as an HTML page.")
-def invoice_html(invoice_id: int, session: SessionDep, settings: SettingsDep,
-                 lang: Lang = None) -> Response:
+def invoice_html(invoice_id: int, session: SessionDep, lang: Lang = None) -> Response:
     return _file(service.invoice_printout(session, invoice_id=invoice_id, fmt="html",
-                                          lang=lang, config=_config(settings)))
+                                          lang=lang))
 
 
 @invoices.post("/{invoice_id}/credit-notes", status_code=201, response_model=s.InvoiceRead,

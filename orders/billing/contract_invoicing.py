@@ -49,7 +49,7 @@ from dispatch.core import i18n
 from dispatch.core.errors import InvalidState, ValidationFailed
 from dispatch.core.money import ZERO, quantize
 from orders.billing.models import Invoice, InvoiceKind, InvoiceLine
-from orders.billing.service import BillingConfig, _bill_to_customer, _take_number
+from orders.billing.service import BillingConfig, _bill_to_customer, _issued_by, _take_number
 
 # Prepaid invoices are issued at most this far ahead of today (a yearly period's start).
 MAX_HORIZON = timedelta(days=366)
@@ -144,7 +144,7 @@ def _document(session: Session, *, contract: Contract, kind: InvoiceKind, amount
     )
     invoice = Invoice(
         series=series, number=number, full_number=full_number, kind=kind, order_id=None,
-        **_bill_to_customer(customer), currency=contract.currency,
+        **_bill_to_customer(customer), **_issued_by(config), currency=contract.currency,
         locale=i18n.normalize_locale(customer.locale),
         timezone=_timezone(session, customer, config), issued_at=now, issued_by_id=user_id,
         subtotal=amount, discount=ZERO, net=amount, vat=ZERO, total=amount,

@@ -1,9 +1,9 @@
 """Invoices, credit notes, their lines, and payments.
 
-An invoice is a snapshot: who it is billed to (name, tax id, address), in
-which language and zone it is printed, and every amount, copied at issue
-time so that later edits of the customer or the catalogue never change a
-document already sent. Issued invoices and their lines are immutable (the
+An invoice is a snapshot: who issued it and who it is billed to (name, tax
+id, address), in which language and zone it is printed, and every amount,
+copied at issue time so that later edits of the company settings, the
+customer or the catalogue never change a document already sent. Issued invoices and their lines are immutable (the
 mapper events below refuse any UPDATE or DELETE); a correction is a credit
 note, and re-invoicing to another tax id is a credit note plus a new invoice.
 
@@ -94,6 +94,14 @@ class Invoice(Base):
     bill_to_country: Mapped[str] = mapped_column(String(2), default="")
     # Postal address lines joined by newlines.
     bill_to_address: Mapped[str] = mapped_column(Text, default="")
+    # The issuer (settings.company_*) as configured when the document was issued; all None
+    # when no company name was configured then (the document prints no issuer).
+    issuer_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    issuer_tax_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    # Names the tax id on the printout ("CNPJ").
+    issuer_country: Mapped[str | None] = mapped_column(String(2), nullable=True)
+    # Postal address lines joined by newlines.
+    issuer_address: Mapped[str | None] = mapped_column(Text, nullable=True)
     currency: Mapped[str] = mapped_column(String(3))
     # The recipient's language and the zone dates are printed in (the site's).
     locale: Mapped[str] = mapped_column(String(10))

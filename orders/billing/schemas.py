@@ -121,6 +121,11 @@ class InvoiceRead(_Read):
     bill_to_tax_id: str
     bill_to_country: str
     bill_to_address: str
+    # The company that issued the document, as configured then (None: none configured).
+    issuer_name: str | None
+    issuer_tax_id: str | None
+    issuer_country: str | None
+    issuer_address: str | None
     currency: str
     locale: str
     timezone: str

@@ -62,7 +62,8 @@ _technicians = table("technicians", column("id"), column("name"))
 
 @dataclass(frozen=True, slots=True)
 class BillingConfig:
-    """What billing reads from the settings: series names and the zone used without a site."""
+    """What billing reads from the settings: series names, the zone used without a site, and
+    the issuer copied onto each document issued (None: no company configured)."""
 
     invoice_series: str = "INV"
     credit_note_series: str = CREDIT_NOTE_SERIES
@@ -127,6 +128,17 @@ def _bill_to_supplier(supplier: Supplier) -> dict[str, Any]:
         "bill_to_address": _address(supplier.address,
                                     f"{supplier.postal_code} {supplier.city}"),
     }
+
+
+def _issued_by(config: BillingConfig) -> dict[str, Any]:
+    """The issuer columns of a document issued now: the configured company, kept on the
+    document so that changing the settings later leaves it as it was issued."""
+    issuer = config.issuer
+    if issuer is None:
+        return {"issuer_name": None, "issuer_tax_id": None, "issuer_country": None,
+                "issuer_address": None}
+    return {"issuer_name": issuer.name, "issuer_tax_id": issuer.tax_id,
+            "issuer_country": issuer.country, "issuer_address": _address(*issuer.address)}
 
 
 def _technician_names(session: Session, ids: Iterable[int | None]) -> dict[int, str]:
@@ -281,8 +293,8 @@ def close_order(
     invoice = Invoice(
         series=config.invoice_series, number=number, full_number=full_number,
         kind=InvoiceKind.invoice, order_id=order.id, **_bill_to_customer(customer),
-        currency=order.currency, locale=locale, timezone=tz, issued_at=now,
-        issued_by_id=user_id, subtotal=totals.subtotal, discount=totals.order_discount,
+        **_issued_by(config), currency=order.currency, locale=locale, timezone=tz,
+        issued_at=now, issued_by_id=user_id, subtotal=totals.subtotal, discount=totals.order_discount,
         net=totals.net, vat=totals.vat, total=totals.total, discount_percent=discount_percent,
         time_charges_waived=time_waived,
         note="time charges waived: root cause product defect" if time_waived else "",
@@ -395,7 +407,7 @@ def _sum(lines: Sequence[InvoiceLine], name: str) -> Decimal:
 def _document_from_lines(session: Session, *, source: Invoice, lines: Sequence[InvoiceLine],
                          kind: InvoiceKind, series: str, recipient: dict[str, Any],
                          locale: str, note: str, user_id: int | None, now: datetime,
-                         credits: bool) -> Invoice:
+                         credits: bool, config: BillingConfig) -> Invoice:
     """A credit note of ``lines`` of ``source`` (``credits``), or a new invoice copying them."""
     number, full_number = _take_number(session, series)
     copies = [
@@ -410,8 +422,9 @@ def _document_from_lines(session: Session, *, source: Invoice, lines: Sequence[I
     ]
     doc = Invoice(
         series=series, number=number, full_number=full_number, kind=kind,
-        order_id=source.order_id, **recipient, currency=source.currency, locale=locale,
-        timezone=source.timezone, issued_at=now, issued_by_id=user_id,
+        order_id=source.order_id, **recipient, **_issued_by(config),
+        currency=source.currency, locale=locale, timezone=source.timezone, issued_at=now,
+        issued_by_id=user_id,
         subtotal=_sum(lines, "value"), discount=_sum(lines, "order_discount"),
         net=_sum(lines, "net"), vat=_sum(lines, "vat"), total=_sum(lines, "total"),
         discount_percent=None, credited_invoice_id=source.id if credits else None,
@@ -461,7 +474,7 @@ def credit_invoice(session: Session, *, invoice_id: int, reason: str, user_id: i
     return _document_from_lines(
         session, source=invoice, lines=lines, kind=InvoiceKind.credit_note,
         series=config.credit_note_series, recipient=recipient, locale=invoice.locale,
-        note=reason, user_id=user_id, now=now, credits=True,
+        note=reason, user_id=user_id, now=now, credits=True, config=config,
     )
 
 
@@ -493,7 +506,7 @@ def reissue_invoice(session: Session, *, invoice_id: int, customer_id: int, reas
         series=config.invoice_series, recipient=_bill_to_customer(customer),
         locale=i18n.normalize_locale(customer.locale),
         note=f"replaces {invoice.full_number} (credited by {credit.full_number}): {reason}",
-        user_id=user_id, now=now, credits=False,
+        user_id=user_id, now=now, credits=False, config=config,
     )
     if invoice.order_id is not None:
         order = session.get(ServiceOrder, invoice.order_id)
@@ -598,7 +611,7 @@ def claim_warranty(session: Session, *, supplier_id: int, user_id: int | None, n
     invoice = Invoice(
         series=config.invoice_series, number=number, full_number=full_number,
         kind=InvoiceKind.invoice, order_id=first.id if len(by_order) == 1 else None,
-        **_bill_to_supplier(supplier), currency=currency,
+        **_bill_to_supplier(supplier), **_issued_by(config), currency=currency,
         locale=i18n.normalize_locale(supplier.locale),
         timezone=_order_timezone(first, config), issued_at=now, issued_by_id=user_id,
         subtotal=net, discount=ZERO, net=net, vat=vat, total=net + vat,
@@ -715,8 +728,8 @@ def order_printout(session: Session, *, order_id: int, fmt: str, now: datetime,
     return _render(doc, fmt, f"order-{order.number}")
 
 
-def invoice_sheet(session: Session, invoice: Invoice,
-                  issuer: p.Party | None = None) -> p.InvoiceSheet:
+def invoice_sheet(session: Session, invoice: Invoice) -> p.InvoiceSheet:
+    """Everything the invoice printout shows, as it was issued (the issuer included)."""
     groups: dict[Decimal, tuple[Decimal, Decimal]] = {}
     for x in invoice.lines:
         if x.net == ZERO and x.vat == ZERO:
@@ -739,6 +752,9 @@ def invoice_sheet(session: Session, invoice: Invoice,
     generated = invoice.kind == InvoiceKind.invoice and (
         invoice.supplier_id is not None or invoice.time_charges_waived)
     note = "" if generated else invoice.note
+    issuer = _party(invoice.issuer_name, invoice.issuer_tax_id or "",
+                    invoice.issuer_address or "", country=invoice.issuer_country or "") \
+        if invoice.issuer_name else None
     return p.InvoiceSheet(
         kind=invoice.kind, number=invoice.full_number, issued_at=invoice.issued_at,
         bill_to=_party(invoice.bill_to_name, invoice.bill_to_tax_id, invoice.bill_to_address,
@@ -762,11 +778,10 @@ def invoice_sheet(session: Session, invoice: Invoice,
 
 
 def invoice_printout(session: Session, *, invoice_id: int, fmt: str,
-                     lang: str | None = None,
-                     config: BillingConfig = BillingConfig()) -> Rendered:
+                     lang: str | None = None) -> Rendered:
     """The issued invoice or credit note, in ``lang`` or the recipient's language."""
     invoice = get_invoice(session, invoice_id=invoice_id)
     language = _language(lang, invoice.locale)
-    doc = p.invoice_document(invoice_sheet(session, invoice, config.issuer), lang=language,
+    doc = p.invoice_document(invoice_sheet(session, invoice), lang=language,
                              tz=invoice.timezone)
     return _render(doc, fmt, invoice.full_number)

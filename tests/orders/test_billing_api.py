@@ -275,17 +275,64 @@ def test_a_warranty_claim_over_http_is_printed_for_the_supplier(client, auth, se
                        headers=h).status_code == 404
 
 
-def test_the_invoice_names_its_issuer_from_the_settings(client, auth, session, app):
-    app.state.settings = app.state.settings.model_copy(update={
-        "company_name": "Refrigeração Paulista Ltda", "company_tax_id": "11222333000181",
-        "company_address": "Rua Lopes Chaves, 120|01154-010 São Paulo", "company_country": "BR",
-    })
-    invoice = make_invoice(session, order=completed_order(session),
-                           payments=pay(("cash", "1662.92")))
+def _company(app, name: str, **more) -> None:
+    """The company of the settings from now on (what TECNICO_COMPANY_* configure)."""
+    app.state.settings = app.state.settings.model_copy(update={"company_name": name} | more)
+
+
+def _closed_order_invoice(client, session, headers) -> dict:
+    order = completed_order(session)
     session.commit()
-    text = pdf_text(client.get(f"/invoices/{invoice.id}/pdf", headers=auth("billing")).content)
+    res = _close(client, headers, order.id, order.version)
+    assert res.status_code == 201, res.text
+    return res.json()
+
+
+def test_the_invoice_names_its_issuer_from_the_settings(client, auth, session, app):
+    _company(app, "Refrigeração Paulista Ltda", company_tax_id="11222333000181",
+             company_address="Rua Lopes Chaves, 120|01154-010 São Paulo", company_country="BR")
+    h = auth("billing")
+    invoice = _closed_order_invoice(client, session, h)
+    assert (invoice["issuer_name"], invoice["issuer_tax_id"], invoice["issuer_country"],
+            invoice["issuer_address"]) == ("Refrigeração Paulista Ltda", "11222333000181", "BR",
+                                           "Rua Lopes Chaves, 120\n01154-010 São Paulo")
+    text = pdf_text(client.get(f"/invoices/{invoice['id']}/pdf", headers=h).content)
     assert "Emitente" in text and "Refrigeração Paulista Ltda" in text
-    assert "Rua Lopes Chaves, 120" in text
-    html = client.get(f"/invoices/{invoice.id}/html", params={"lang": "en"},
-                      headers=auth("billing")).text
+    assert "CNPJ: 11222333000181" in text and "Rua Lopes Chaves, 120" in text
+    html = client.get(f"/invoices/{invoice['id']}/html", params={"lang": "en"}, headers=h).text
     assert "Issued by" in html and "Refrigeração Paulista Ltda" in html
+
+
+def test_an_issued_invoice_keeps_the_issuer_it_was_issued_with(client, auth, session, app):
+    _company(app, "Refrigeração Paulista Ltda", company_tax_id="11222333000181",
+             company_address="Rua Lopes Chaves, 120|01154-010 São Paulo", company_country="BR")
+    h = auth("billing")
+    first = _closed_order_invoice(client, session, h)
+    _company(app, "Frio Sul Climatização S.A.", company_tax_id="DE136695976",
+             company_address="Via Roma 1|10121 Torino", company_country="IT")
+
+    again = client.get(f"/invoices/{first['id']}", headers=h).json()
+    assert again == first and again["issuer_name"] == "Refrigeração Paulista Ltda"
+    text = pdf_text(client.get(f"/invoices/{first['id']}/pdf", headers=h).content)
+    assert "Refrigeração Paulista Ltda" in text and "CNPJ: 11222333000181" in text
+    assert "Rua Lopes Chaves, 120" in text
+    assert "Frio Sul" not in text and "DE136695976" not in text and "Torino" not in text
+    html = client.get(f"/invoices/{first['id']}/html", headers=h).text
+    assert "Refrigeração Paulista Ltda" in html and "Frio Sul" not in html
+
+    # What is issued from now on names the company as it is now.
+    second = _closed_order_invoice(client, session, h)
+    assert second["issuer_name"] == "Frio Sul Climatização S.A."
+    text = pdf_text(client.get(f"/invoices/{second['id']}/pdf", headers=h).content)
+    assert "Frio Sul Climatização S.A." in text and "Torino" in text
+    assert "Refrigeração Paulista" not in text
+
+
+def test_an_invoice_issued_without_a_company_never_gains_an_issuer(client, auth, session, app):
+    h = auth("billing")
+    invoice = _closed_order_invoice(client, session, h)
+    assert invoice["issuer_name"] is None and invoice["issuer_address"] is None
+    _company(app, "Refrigeração Paulista Ltda")
+    text = pdf_text(client.get(f"/invoices/{invoice['id']}/pdf", headers=h).content)
+    assert "Emitente" not in text and "Refrigeração Paulista" not in text
+    assert client.get(f"/invoices/{invoice['id']}", headers=h).json()["issuer_name"] is None

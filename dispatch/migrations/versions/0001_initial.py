@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 14:12:38.009519
+Create Date: 2026-11-23 19:12:20.492789
 """
 from alembic import op
 import sqlalchemy as sa
@@ -729,6 +729,10 @@ def upgrade() -> None:
     sa.Column('bill_to_tax_id', sa.String(length=40), nullable=False),
     sa.Column('bill_to_country', sa.String(length=2), nullable=False),
     sa.Column('bill_to_address', sa.Text(), nullable=False),
+    sa.Column('issuer_name', sa.String(length=200), nullable=True),
+    sa.Column('issuer_tax_id', sa.String(length=40), nullable=True),
+    sa.Column('issuer_country', sa.String(length=2), nullable=True),
+    sa.Column('issuer_address', sa.Text(), nullable=True),
     sa.Column('currency', sa.String(length=3), nullable=False),
     sa.Column('locale', sa.String(length=10), nullable=False),
     sa.Column('timezone', sa.String(length=64), nullable=False),
