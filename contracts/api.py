@@ -24,6 +24,7 @@ from dispatch.core.web import (
     IdempotencyDep,
     IfMatch,
     SessionDep,
+    SettingsDep,
     etag,
     if_match_version,
     require_role,
@@ -181,9 +182,10 @@ def get_index(name: str, session: SessionDep) -> Any:
 # --- quotes ----------------------------------------------------------------------------------
 
 
-def _quote_out(session: SessionDep, quote_id: int, now: datetime,
+def _quote_out(session: SessionDep, quote_id: int, now: datetime, default_tz: str,
                response: Response | None = None) -> s.QuoteRead:
-    out = service.read_quote(service.get_quote(session, quote_id=quote_id), now=now)
+    out = service.read_quote(session, service.get_quote(session, quote_id=quote_id), now=now,
+                             default_tz=default_tz)
     if response is not None:
         etag(response, out.version)
     return out
@@ -194,11 +196,13 @@ def _quote_out(session: SessionDep, quote_id: int, now: datetime,
                          "groups at a site) to cover with their terms, the price per period, "
                          "the period, valid_until. Takes Idempotency-Key.")
 def create_quote(body: s.QuoteCreate, session: SessionDep, user: CurrentUser, clock: ClockDep,
-                 idem: IdempotencyDep, response: Response) -> Any:
+                 settings: SettingsDep, idem: IdempotencyDep, response: Response) -> Any:
     if r := idem.replay():
         return r
-    quote = service.create_quote(session, data=body, user_id=user.id, now=clock.now())
-    out = _quote_out(session, quote.id, clock.now(), response)
+    tz = settings.default_timezone
+    quote = service.create_quote(session, data=body, user_id=user.id, now=clock.now(),
+                                 default_tz=tz)
+    out = _quote_out(session, quote.id, clock.now(), tz, response)
     idem.save(out, 201)
     session.commit()
     return out
@@ -206,30 +210,33 @@ def create_quote(body: s.QuoteCreate, session: SessionDep, user: CurrentUser, cl
 
 @quotes.get("", response_model=s.Page[s.QuoteRead], dependencies=managers,
             description=f"{_ROLES} Newest first; `status=expired` lists lapsed quotes.")
-def list_quotes(session: SessionDep, clock: ClockDep, customer_id: int | None = None,
-                status: QuoteStatus | None = None, cursor: Cursor = None,
-                limit: Limit = service.DEFAULT_PAGE) -> Any:
-    now = clock.now()
-    rows, nxt = service.list_quotes(session, now=now, customer_id=customer_id, status=status,
-                                    cursor=cursor, limit=limit)
-    return {"items": [service.read_quote(r, now=now) for r in rows], "next_cursor": nxt}
+def list_quotes(session: SessionDep, clock: ClockDep, settings: SettingsDep,
+                customer_id: int | None = None, status: QuoteStatus | None = None,
+                cursor: Cursor = None, limit: Limit = service.DEFAULT_PAGE) -> Any:
+    now, tz = clock.now(), settings.default_timezone
+    rows, nxt = service.list_quotes(session, now=now, default_tz=tz, customer_id=customer_id,
+                                    status=status, cursor=cursor, limit=limit)
+    return {"items": [service.read_quote(session, r, now=now, default_tz=tz) for r in rows],
+            "next_cursor": nxt}
 
 
 @quotes.get("/{quote_id}", response_model=s.QuoteRead, dependencies=managers,
             description=_ROLES)
-def get_quote(quote_id: int, session: SessionDep, clock: ClockDep, response: Response) -> Any:
-    return _quote_out(session, quote_id, clock.now(), response)
+def get_quote(quote_id: int, session: SessionDep, clock: ClockDep, settings: SettingsDep,
+              response: Response) -> Any:
+    return _quote_out(session, quote_id, clock.now(), settings.default_timezone, response)
 
 
 @quotes.patch("/{quote_id}", response_model=s.QuoteRead, dependencies=managers,
               description=f"{_ROLES} Draft quotes only; needs If-Match. `lines` replaces "
                           "all lines.")
 def update_quote(quote_id: int, body: s.QuoteUpdate, version: IfMatch, session: SessionDep,
-                 clock: ClockDep, response: Response) -> Any:
+                 clock: ClockDep, settings: SettingsDep, response: Response) -> Any:
+    tz = settings.default_timezone
     service.update_quote(session, quote_id=quote_id, data=body, expected_version=version,
-                         now=clock.now())
+                         now=clock.now(), default_tz=tz)
     session.commit()
-    return _quote_out(session, quote_id, clock.now(), response)
+    return _quote_out(session, quote_id, clock.now(), tz, response)
 
 
 def _quote_action(action: str, description: str):
@@ -241,12 +248,13 @@ def _quote_action(action: str, description: str):
 
 
 @_quote_action("send", "Draft -> sent.")
-def send_quote(quote_id: int, session: SessionDep, clock: ClockDep, idem: IdempotencyDep,
-               response: Response) -> Any:
+def send_quote(quote_id: int, session: SessionDep, clock: ClockDep, settings: SettingsDep,
+               idem: IdempotencyDep, response: Response) -> Any:
     if r := idem.replay():
         return r
-    service.send_quote(session, quote_id=quote_id, now=clock.now())
-    out = _quote_out(session, quote_id, clock.now(), response)
+    tz = settings.default_timezone
+    service.send_quote(session, quote_id=quote_id, now=clock.now(), default_tz=tz)
+    out = _quote_out(session, quote_id, clock.now(), tz, response)
     idem.save(out, 200)
     session.commit()
     return out
@@ -255,11 +263,13 @@ def send_quote(quote_id: int, session: SessionDep, clock: ClockDep, idem: Idempo
 @_quote_action("accept", "Sent -> accepted, on or before valid_until (after: 409 "
                          "quote-expired).")
 def accept_quote(quote_id: int, session: SessionDep, user: CurrentUser, clock: ClockDep,
-                 idem: IdempotencyDep, response: Response) -> Any:
+                 settings: SettingsDep, idem: IdempotencyDep, response: Response) -> Any:
     if r := idem.replay():
         return r
-    service.accept_quote(session, quote_id=quote_id, user_id=user.id, now=clock.now())
-    out = _quote_out(session, quote_id, clock.now(), response)
+    tz = settings.default_timezone
+    service.accept_quote(session, quote_id=quote_id, user_id=user.id, now=clock.now(),
+                         default_tz=tz)
+    out = _quote_out(session, quote_id, clock.now(), tz, response)
     idem.save(out, 200)
     session.commit()
     return out
@@ -267,13 +277,14 @@ def accept_quote(quote_id: int, session: SessionDep, user: CurrentUser, clock: C
 
 @_quote_action("decline", "Sent -> declined, with an optional reason.")
 def decline_quote(quote_id: int, session: SessionDep, user: CurrentUser, clock: ClockDep,
-                  idem: IdempotencyDep, response: Response,
+                  settings: SettingsDep, idem: IdempotencyDep, response: Response,
                   body: s.QuoteDecline | None = None) -> Any:
     if r := idem.replay():
         return r
+    tz = settings.default_timezone
     service.decline_quote(session, quote_id=quote_id, reason=body.reason if body else "",
-                          user_id=user.id, now=clock.now())
-    out = _quote_out(session, quote_id, clock.now(), response)
+                          user_id=user.id, now=clock.now(), default_tz=tz)
+    out = _quote_out(session, quote_id, clock.now(), tz, response)
     idem.save(out, 200)
     session.commit()
     return out
@@ -286,12 +297,13 @@ def decline_quote(quote_id: int, session: SessionDep, user: CurrentUser, clock: 
                          "expired, not yet accepted or already converted: 409. Takes "
                          "Idempotency-Key.")
 def convert_quote(quote_id: int, session: SessionDep, user: CurrentUser, clock: ClockDep,
-                  idem: IdempotencyDep, response: Response,
+                  settings: SettingsDep, idem: IdempotencyDep, response: Response,
                   body: s.QuoteConvert | None = None) -> Any:
     if r := idem.replay():
         return r
     contract = service.convert_quote(session, quote_id=quote_id, data=body or s.QuoteConvert(),
-                                     user_id=user.id, now=clock.now())
+                                     user_id=user.id, now=clock.now(),
+                                     default_tz=settings.default_timezone)
     out = service.read_contract(service.get_contract(session, contract_id=contract.id))
     idem.save(out, 201)
     session.commit()
@@ -335,10 +347,11 @@ def create_contract(body: s.ContractCreate, session: SessionDep, user: CurrentUs
                             "under `failed` with its problem and left as it was. Takes "
                             "Idempotency-Key.")
 def run_renewals(body: s.RenewalRunCreate, session: SessionDep, user: CurrentUser,
-                 clock: ClockDep, idem: IdempotencyDep) -> Any:
+                 clock: ClockDep, settings: SettingsDep, idem: IdempotencyDep) -> Any:
     if r := idem.replay():
         return r
-    run = service.run_renewals(session, until=body.until, user_id=user.id, now=clock.now())
+    run = service.run_renewals(session, until=body.until, user_id=user.id, now=clock.now(),
+                               default_tz=settings.default_timezone)
     out = s.RenewalRunRead(
         renewed=[s.RenewedRead(
             contract_id=c.id, number=c.number, end_date=c.end_date,
@@ -385,9 +398,10 @@ def get_contract(contract_id: int, session: SessionDep, response: Response) -> A
                              "draft or signed; auto_renew off only up to the notice deadline.")
 def update_contract(contract_id: int, body: s.ContractUpdate, version: IfMatch,
                     session: SessionDep, user: CurrentUser, clock: ClockDep,
-                    response: Response) -> Any:
+                    settings: SettingsDep, response: Response) -> Any:
     service.update_contract(session, contract_id=contract_id, data=body,
-                            expected_version=version, user_id=user.id, now=clock.now())
+                            expected_version=version, user_id=user.id, now=clock.now(),
+                            default_tz=settings.default_timezone)
     session.commit()
     return _contract_out(session, contract_id, response)
 
@@ -399,12 +413,13 @@ def update_contract(contract_id: int, body: s.ContractUpdate, version: IfMatch,
                             "allowed ones otherwise. If-Match optional. Takes "
                             "Idempotency-Key.")
 def transition(contract_id: int, body: s.TransitionCreate, session: SessionDep,
-               user: CurrentUser, clock: ClockDep, idem: IdempotencyDep, response: Response,
-               if_match: OptionalIfMatch = None) -> Any:
+               user: CurrentUser, clock: ClockDep, settings: SettingsDep, idem: IdempotencyDep,
+               response: Response, if_match: OptionalIfMatch = None) -> Any:
     if r := idem.replay():
         return r
     service.transition(session, contract_id=contract_id, to=body.to, note=body.note,
-                       user_id=user.id, now=clock.now(), expected_version=_version(if_match))
+                       user_id=user.id, now=clock.now(), default_tz=settings.default_timezone,
+                       expected_version=_version(if_match))
     out = _contract_out(session, contract_id, response)
     idem.save(out, 200)
     session.commit()
@@ -436,12 +451,13 @@ def _line_change(session: SessionDep, line, adjustment, response: Response) -> s
                             "period is prorated by day into a pending adjustment. If-Match "
                             "optional. Takes Idempotency-Key.")
 def add_line(contract_id: int, body: s.ContractLineCreate, session: SessionDep,
-             user: CurrentUser, clock: ClockDep, idem: IdempotencyDep, response: Response,
-             if_match: OptionalIfMatch = None) -> Any:
+             user: CurrentUser, clock: ClockDep, settings: SettingsDep, idem: IdempotencyDep,
+             response: Response, if_match: OptionalIfMatch = None) -> Any:
     if r := idem.replay():
         return r
     line, adjustment = service.add_line(session, contract_id=contract_id, data=body,
                                         user_id=user.id, now=clock.now(),
+                                        default_tz=settings.default_timezone,
                                         expected_version=_version(if_match))
     out = _line_change(session, line, adjustment, response)
     idem.save(out, 201)
@@ -472,11 +488,12 @@ def update_line(contract_id: int, line_id: int, body: s.ContractLineUpdate, vers
                               "with the date; a running contract credits the rest of the "
                               "period (a negative adjustment). If-Match optional.")
 def remove_line(contract_id: int, line_id: int, session: SessionDep, user: CurrentUser,
-                clock: ClockDep, response: Response, removed_on: date | None = None,
-                if_match: OptionalIfMatch = None) -> Any:
+                clock: ClockDep, settings: SettingsDep, response: Response,
+                removed_on: date | None = None, if_match: OptionalIfMatch = None) -> Any:
     line, adjustment = service.remove_line(session, contract_id=contract_id, line_id=line_id,
                                            removed_on=removed_on, user_id=user.id,
-                                           now=clock.now(), expected_version=_version(if_match))
+                                           now=clock.now(), default_tz=settings.default_timezone,
+                                           expected_version=_version(if_match))
     out = _line_change(session, line, adjustment, response)
     session.commit()
     return out

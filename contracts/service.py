@@ -7,8 +7,11 @@ Contracts and quotes being changed are read ``FOR UPDATE`` so two writers
 queue instead of both passing the version check (on SQLite, transactions are
 serialised anyway).
 
-"Today" is the UTC date of ``now``: quotes are valid through ``valid_until``,
-items are added and removed from today by default.
+"Today" for a contract or quote is the date of ``now`` in its zone (:func:`calendar_zone`:
+its service calendar's, else the company's, ``default_tz``), not the UTC date: in São
+Paulo the UTC date turns at 21:00. A contract is in force through its ``end_date``
+there, quotes are valid through ``valid_until``, items are added and removed from
+today by default.
 
 Orders ask what a contract grants through :func:`coverage_for` (the orders side
 calls it; contracts never import orders).
@@ -20,11 +23,12 @@ import csv
 import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
@@ -103,8 +107,48 @@ _LIVE = [ContractStatus.draft, ContractStatus.signed, ContractStatus.active,
 _ONE_DAY = timedelta(days=1)
 
 
-def today_of(now: datetime) -> date:
-    return now.astimezone(UTC).date()
+def calendar_zone(row: ServiceCalendar | None, default_tz: str) -> str:
+    """The zone the days of a contract or quote on calendar ``row`` are counted in: the
+    calendar's, else ``default_tz`` (settings.default_timezone). The built-in 24/7 calendar
+    is open everywhere at once; its UTC says nothing about where the work is."""
+    if row is None or row.builtin:
+        return default_tz
+    return row.definition.get("timezone") or default_tz
+
+
+def today_of(now: datetime, zone: str) -> date:
+    return now.astimezone(ZoneInfo(zone)).date()
+
+
+def _today(session: Session, calendar_id: int | None, *, now: datetime,
+           default_tz: str) -> date:
+    """Today for the contract or quote on ``calendar_id`` (None: the built-in 24/7)."""
+    row = session.get(ServiceCalendar, calendar_id) if calendar_id is not None else None
+    return today_of(now, calendar_zone(row, default_tz))
+
+
+def _quote_today_is(session: Session, *, now: datetime, default_tz: str,
+                    passed: bool) -> ColumnElement[bool]:
+    """Quotes whose ``valid_until`` is before (``passed``), else on or after, their own
+    today; zones east and west of the company's may be on another date, so the quotes are
+    grouped by their calendar's today."""
+    default_today = today_of(now, default_tz)
+    elsewhere: dict[date, list[int]] = {}
+    for row in session.scalars(select(ServiceCalendar)):
+        today = today_of(now, calendar_zone(row, default_tz))
+        if today != default_today:
+            elsewhere.setdefault(today, []).append(row.id)
+
+    def on(today: date) -> ColumnElement[bool]:
+        return ContractQuote.valid_until < today if passed else ContractQuote.valid_until >= today
+
+    if not elsewhere:
+        return on(default_today)
+    at_home = or_(ContractQuote.calendar_id.is_(None), ContractQuote.calendar_id.not_in(
+        [i for ids in elsewhere.values() for i in ids]))
+    return or_(and_(at_home, on(default_today)),
+               *(and_(ContractQuote.calendar_id.in_(ids), on(today))
+                 for today, ids in elsewhere.items()))
 
 
 def _ref(session: Session, model: type[Any], row_id: int, what: str, field: str) -> Any:
@@ -528,8 +572,10 @@ def quote_status(quote: ContractQuote, today: date) -> str:
     return quote.status
 
 
-def read_quote(quote: ContractQuote, *, now: datetime) -> s.QuoteRead:
-    return s.quote_read(quote, quote_status(quote, today_of(now)))
+def read_quote(session: Session, quote: ContractQuote, *, now: datetime,
+               default_tz: str) -> s.QuoteRead:
+    return s.quote_read(quote, quote_status(
+        quote, _today(session, quote.calendar_id, now=now, default_tz=default_tz)))
 
 
 def _quote_loads() -> list[Any]:
@@ -563,16 +609,16 @@ def _quote_lines(session: Session, lines: Sequence[s.CoverageTerms], *, customer
 
 
 def create_quote(session: Session, *, data: s.QuoteCreate, user_id: int | None,
-                 now: datetime) -> ContractQuote:
+                 now: datetime, default_tz: str) -> ContractQuote:
     """A draft quote numbered ``CQ-NNNNNN``."""
     customer = _customer(session, data.customer_id)
     currency = data.currency or customer.currency
     price = _check_terms(start=data.start_date, end=data.end_date, price=data.price_per_period,
                          lines=data.lines, currency=currency)
-    if data.valid_until < today_of(now):
+    calendar = _calendar_ref(session, data.calendar_id)
+    if data.valid_until < today_of(now, calendar_zone(calendar, default_tz)):
         raise InvalidContractInput(f"valid_until {data.valid_until} is already past",
                                    field="valid_until")
-    _calendar_ref(session, data.calendar_id)
     quote = ContractQuote(
         number=format_document_number(QUOTE_PREFIX, next_number(session, QUOTE_SERIES)),
         customer_id=customer.id, title=data.title, service_level=data.service_level,
@@ -590,20 +636,23 @@ def create_quote(session: Session, *, data: s.QuoteCreate, user_id: int | None,
     return quote
 
 
-def list_quotes(session: Session, *, now: datetime, customer_id: int | None = None,
+def list_quotes(session: Session, *, now: datetime, default_tz: str,
+                customer_id: int | None = None,
                 status: str | None = None, cursor: str | None = None,
                 limit: int = DEFAULT_PAGE) -> tuple[list[ContractQuote], str | None]:
     """Newest first; ``status=expired`` finds the lapsed drafts and sent quotes."""
     _page(limit)
-    today = today_of(now)
     stmt = select(ContractQuote)
     if customer_id is not None:
         stmt = stmt.where(ContractQuote.customer_id == customer_id)
     open_ = ContractQuote.status.in_([QuoteStatus.draft, QuoteStatus.sent])
     if status == QuoteStatus.expired:
-        stmt = stmt.where(open_, ContractQuote.valid_until < today)
+        stmt = stmt.where(open_, _quote_today_is(session, now=now, default_tz=default_tz,
+                                                 passed=True))
     elif status in (QuoteStatus.draft, QuoteStatus.sent):
-        stmt = stmt.where(ContractQuote.status == status, ContractQuote.valid_until >= today)
+        stmt = stmt.where(ContractQuote.status == status,
+                          _quote_today_is(session, now=now, default_tz=default_tz,
+                                          passed=False))
     elif status is not None:
         stmt = stmt.where(ContractQuote.status == QuoteStatus(status))
     before = _before(cursor)
@@ -637,17 +686,18 @@ def _expect_quote(quote: ContractQuote, *, allowed: Sequence[str], action: str,
 
 
 def update_quote(session: Session, *, quote_id: int, data: s.QuoteUpdate, expected_version: int,
-                 now: datetime) -> ContractQuote:
+                 now: datetime, default_tz: str) -> ContractQuote:
     """Changes a draft quote (what was sent stays what was sent)."""
     quote = _quote_for_update(session, quote_id)
     check_version(quote.version, expected_version, f"quote {quote.number}")
-    _expect_quote(quote, allowed=[QuoteStatus.draft], action="changed", today=today_of(now))
+    today = _today(session, quote.calendar_id, now=now, default_tz=default_tz)
+    _expect_quote(quote, allowed=[QuoteStatus.draft], action="changed", today=today)
     changes = data.model_dump(exclude_unset=True, exclude={"lines"})
     nullable = {"calendar_id", "index_name"}
     for key, value in changes.items():
         if value is None and key not in nullable:
             raise InvalidContractInput(f"{key} may not be null", field=key)
-    if "valid_until" in changes and changes["valid_until"] < today_of(now):
+    if "valid_until" in changes and changes["valid_until"] < today:
         raise InvalidContractInput(f"valid_until {changes['valid_until']} is already past",
                                    field="valid_until")
     if "calendar_id" in changes:
@@ -674,9 +724,11 @@ def update_quote(session: Session, *, quote_id: int, data: s.QuoteUpdate, expect
     return quote
 
 
-def send_quote(session: Session, *, quote_id: int, now: datetime) -> ContractQuote:
+def send_quote(session: Session, *, quote_id: int, now: datetime,
+               default_tz: str) -> ContractQuote:
     quote = _quote_for_update(session, quote_id)
-    _expect_quote(quote, allowed=[QuoteStatus.draft], action="sent", today=today_of(now))
+    _expect_quote(quote, allowed=[QuoteStatus.draft], action="sent",
+                  today=_today(session, quote.calendar_id, now=now, default_tz=default_tz))
     quote.status = QuoteStatus.sent
     quote.sent_at = now
     _touch_quote(quote, now)
@@ -685,10 +737,11 @@ def send_quote(session: Session, *, quote_id: int, now: datetime) -> ContractQuo
 
 
 def accept_quote(session: Session, *, quote_id: int, user_id: int | None,
-                 now: datetime) -> ContractQuote:
+                 now: datetime, default_tz: str) -> ContractQuote:
     """The customer said yes, on or before ``valid_until``."""
     quote = _quote_for_update(session, quote_id)
-    _expect_quote(quote, allowed=[QuoteStatus.sent], action="accepted", today=today_of(now))
+    _expect_quote(quote, allowed=[QuoteStatus.sent], action="accepted",
+                  today=_today(session, quote.calendar_id, now=now, default_tz=default_tz))
     quote.status = QuoteStatus.accepted
     quote.decided_at, quote.decided_by_id = now, user_id
     _touch_quote(quote, now)
@@ -697,9 +750,10 @@ def accept_quote(session: Session, *, quote_id: int, user_id: int | None,
 
 
 def decline_quote(session: Session, *, quote_id: int, reason: str, user_id: int | None,
-                  now: datetime) -> ContractQuote:
+                  now: datetime, default_tz: str) -> ContractQuote:
     quote = _quote_for_update(session, quote_id)
-    _expect_quote(quote, allowed=[QuoteStatus.sent], action="declined", today=today_of(now))
+    _expect_quote(quote, allowed=[QuoteStatus.sent], action="declined",
+                  today=_today(session, quote.calendar_id, now=now, default_tz=default_tz))
     quote.status = QuoteStatus.declined
     quote.decided_at, quote.decided_by_id = now, user_id
     quote.decline_reason = reason
@@ -709,11 +763,11 @@ def decline_quote(session: Session, *, quote_id: int, reason: str, user_id: int 
 
 
 def convert_quote(session: Session, *, quote_id: int, data: s.QuoteConvert,
-                  user_id: int | None, now: datetime) -> Contract:
+                  user_id: int | None, now: datetime, default_tz: str) -> Contract:
     """An accepted quote becomes a draft contract with its terms and lines (once)."""
     quote = _quote_for_update(session, quote_id)
     _expect_quote(quote, allowed=[QuoteStatus.accepted], action="converted",
-                  today=today_of(now))
+                  today=_today(session, quote.calendar_id, now=now, default_tz=default_tz))
     existing = session.scalar(select(Contract).where(Contract.quote_id == quote.id))
     if existing is not None:
         raise QuoteStateError(f"quote {quote.number} was already converted into "
@@ -1001,7 +1055,8 @@ def _show(value: Any) -> str:
 
 
 def update_contract(session: Session, *, contract_id: int, data: s.ContractUpdate,
-                    expected_version: int, user_id: int | None, now: datetime) -> Contract:
+                    expected_version: int, user_id: int | None, now: datetime,
+                    default_tz: str) -> Contract:
     """Change the fields sent. Dates, period and price only before the contract runs;
     refusing renewal (``auto_renew: false``) only up to the notice deadline."""
     contract = _contract_for_update(session, contract_id, expected_version)
@@ -1018,7 +1073,8 @@ def update_contract(session: Session, *, contract_id: int, data: s.ContractUpdat
                     f"{key} of contract {contract.number} cannot change once it is "
                     f"{contract.status} (renew it, index it, or add and remove items)",
                     field=key, current=contract.status)
-        if changes.get("auto_renew") is False and today_of(now) > notice_deadline(contract):
+        today = _today(session, contract.calendar_id, now=now, default_tz=default_tz)
+        if changes.get("auto_renew") is False and today > notice_deadline(contract):
             raise NoticePeriodPassed(
                 f"notice not to renew was due by {notice_deadline(contract)} "
                 f"({contract.notice_days} days before the end on {contract.end_date})",
@@ -1066,12 +1122,12 @@ def update_contract(session: Session, *, contract_id: int, data: s.ContractUpdat
 
 
 def transition(session: Session, *, contract_id: int, to: str, note: str,
-               user_id: int | None, now: datetime,
+               user_id: int | None, now: datetime, default_tz: str,
                expected_version: int | None = None) -> Contract:
     """A status change the lifecycle allows (contracts/lifecycle.py), with its history row."""
     contract = _contract_for_update(session, contract_id, expected_version)
     target = check_transition(contract.status, to)
-    today = today_of(now)
+    today = _today(session, contract.calendar_id, now=now, default_tz=default_tz)
     if target == ContractStatus.expired and today <= contract.end_date:
         raise InvalidState(
             f"contract {contract.number} runs until {contract.end_date}; it expires after "
@@ -1123,7 +1179,7 @@ def _adjust(session: Session, contract: Contract, line: ContractLine | None, *, 
 
 
 def add_line(session: Session, *, contract_id: int, data: s.ContractLineCreate,
-             user_id: int | None, now: datetime,
+             user_id: int | None, now: datetime, default_tz: str,
              expected_version: int | None = None) -> tuple[ContractLine, ContractAdjustment | None]:
     """Cover one more item from ``added_on`` (default today, or the start if later).
 
@@ -1132,7 +1188,7 @@ def add_line(session: Session, *, contract_id: int, data: s.ContractLineCreate,
     """
     contract = _contract_for_update(session, contract_id, expected_version)
     _editable(contract)
-    today = today_of(now)
+    today = _today(session, contract.calendar_id, now=now, default_tz=default_tz)
     added_on = data.added_on or max(today, contract.start_date)
     floor = _floor_for_changes(contract, today)
     if not floor <= added_on <= contract.end_date:
@@ -1174,7 +1230,7 @@ def _line_of(session: Session, contract: Contract, line_id: int) -> ContractLine
 
 def remove_line(session: Session, *, contract_id: int, line_id: int,
                 removed_on: date | None, user_id: int | None, now: datetime,
-                expected_version: int | None = None,
+                default_tz: str, expected_version: int | None = None,
                 ) -> tuple[ContractLine, ContractAdjustment | None]:
     """Stop covering a line's item from ``removed_on`` (its first uncovered day; default
     today). The line stays, with the date; the period price drops by the line's price and
@@ -1185,7 +1241,7 @@ def remove_line(session: Session, *, contract_id: int, line_id: int,
     if line.removed_on is not None:
         raise InvalidState(f"the line was already removed on {line.removed_on}",
                            field="line_id", removed_on=line.removed_on.isoformat())
-    today = today_of(now)
+    today = _today(session, contract.calendar_id, now=now, default_tz=default_tz)
     removed_on = removed_on or max(today, line.added_on)
     floor = max(_floor_for_changes(contract, today), line.added_on)
     if not floor <= removed_on <= contract.end_date:
@@ -1354,14 +1410,14 @@ MAX_RENEWALS_PER_RUN = 24
 
 
 def run_renewals(session: Session, *, until: date, user_id: int | None,
-                 now: datetime) -> RenewalRun:
+                 now: datetime, default_tz: str) -> RenewalRun:
     """Renew the running contracts with ``auto_renew`` whose term ends before ``until``
-    (as many terms as it takes), and expire the others whose last day has passed.
+    (as many terms as it takes), and expire the others whose last day has passed where
+    they are (each contract's today, :func:`calendar_zone`).
 
     Each contract is renewed inside a savepoint: one that cannot be (a missing index
     month, an overlap) is reported in ``failed`` and left unchanged, the others proceed.
     """
-    today = today_of(now)
     out = RenewalRun()
     due = list(session.scalars(
         select(Contract)
@@ -1370,9 +1426,11 @@ def run_renewals(session: Session, *, until: date, user_id: int | None,
         .order_by(Contract.end_date, Contract.id)))
     for contract in due:
         if not contract.auto_renew:
-            if contract.end_date < today:
+            if contract.end_date < _today(session, contract.calendar_id, now=now,
+                                          default_tz=default_tz):
                 transition(session, contract_id=contract.id, to=ContractStatus.expired,
-                           note="term ended without renewal", user_id=user_id, now=now)
+                           note="term ended without renewal", user_id=user_id, now=now,
+                           default_tz=default_tz)
                 out.expired.append(contract)
             continue
         change = None

@@ -89,7 +89,8 @@ def renew(
     day = _day(until).date()
     try:
         with session_scope(_sessions()) as session:
-            run = run_renewals(session, until=day, user_id=None, now=SystemClock().now())
+            run = run_renewals(session, until=day, user_id=None, now=SystemClock().now(),
+                               default_tz=get_settings().default_timezone)
             for contract, change in run.renewed:
                 cur = contract.currency
                 indexed = "" if change is None else (

@@ -249,7 +249,7 @@ def seed_demo(
             ) for item in items_by_customer[cid]]), user_id=None, now=now)
         for to in ("signed", "active"):
             contracts.transition(session, contract_id=contract.id, to=to, note="demo",
-                                 user_id=None, now=now)
+                                 user_id=None, now=now, default_tz=settings.default_timezone)
         out.contracts += 1
 
     progress("orders")

@@ -31,13 +31,15 @@ def test_a_second_transaction_adding_the_same_item_waits_and_is_refused(committi
         item_id, first_id, second_id = item.id, first.id, second.id
     terms = s.ContractLineCreate(service_item_id=item_id, added_on=date(2026, 3, 2))
     a = Session(committing_engine)
-    add_line(a, contract_id=first_id, data=terms, user_id=None, now=NOW)
+    add_line(a, contract_id=first_id, data=terms, user_id=None, now=NOW,
+             default_tz="America/Sao_Paulo")
     outcome: dict = {}
 
     def other() -> None:
         with Session(committing_engine) as b:
             try:
-                add_line(b, contract_id=second_id, data=terms, user_id=None, now=NOW)
+                add_line(b, contract_id=second_id, data=terms, user_id=None, now=NOW,
+                         default_tz="America/Sao_Paulo")
                 b.commit()
                 outcome["result"] = "added"
             except CoverageOverlap as exc:
