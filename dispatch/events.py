@@ -9,6 +9,7 @@ event over with ``call_soon_threadsafe``, so it may be called from any thread.
 An event names what changed and, when known, the local days it concerns
 (``days``: ISO dates); the board reloads its data when its day is among them (or
 none are named). Kinds in use: ``visits.changed`` (moves, status reports,
+publishing), ``orders.changed`` (unassigning, status reports that change the order,
 publishing), ``run.updated`` (a scheduling run's status or progress).
 
 The last ``keep`` events are kept so that a client reconnecting with

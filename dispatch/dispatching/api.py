@@ -3,7 +3,8 @@
 Roles: dispatchers (and admins) place, move, unassign and pin visits; a technician reports
 on and reads only his own day (a dispatcher may do it for him); the back office
 (dispatcher, billing) offers and books appointment slots. Every change publishes
-``visits.changed`` for the board after its commit.
+``visits.changed`` for the board after its commit; unassigning, and a status report that
+changed the order (its status, history, time or lines), publish ``orders.changed`` too.
 """
 
 from __future__ import annotations
@@ -160,14 +161,18 @@ def unpin_visit(visit_id: int, session: SessionDep, user: CurrentUser, clock: Cl
 def report_status(visit_id: int, body: s.StatusReport, session: SessionDep, user: CurrentUser,
                   clock: ClockDep, settings: SettingsDep, events: EventsDep,
                   response: Response) -> Any:
-    visit = service.report_status(session, visit_id=visit_id, status=body.status, at=body.at,
-                                  note=body.note, user=user, now=clock.now(), settings=settings,
-                                  time_entries=body.time_entries, parts_used=body.parts_used)
+    report = service.report_status(session, visit_id=visit_id, status=body.status, at=body.at,
+                                   note=body.note, user=user, now=clock.now(),
+                                   settings=settings, time_entries=body.time_entries,
+                                   parts_used=body.parts_used)
+    visit = report.visit
     out = s.visit_read(visit)
     etag(response, out.version)
     session.commit()
     events.publish("visits.changed", days=[visit.day], visit_ids=[visit.id],
                    technician_ids=[visit.technician_id], reason=body.status)
+    if report.order_changed:
+        events.publish("orders.changed", days=[visit.day], order_ids=[visit.order_id])
     return out
 
 

@@ -587,13 +587,22 @@ def expected_start(shift: Sequence[rules.Interval], order: ServiceOrder, eta: da
     return at
 
 
+@dataclass(frozen=True, slots=True)
+class Report:
+    """What a status report did, for the answer and the live updates."""
+
+    visit: Visit
+    order_changed: bool  # the order's status, history, time or lines: its version moved
+
+
 def report_status(session: Session, *, visit_id: int, status: str, at: datetime | None,
                   note: str, user: User, now: datetime, settings: Settings,
                   time_entries: Sequence[TimeWorked] | None = None,
-                  parts_used: Sequence[PartUsed] = ()) -> Visit:
+                  parts_used: Sequence[PartUsed] = ()) -> Report:
     """A technician (or a dispatcher for him) reports on a visit; the order follows
-    (arrived: ``in_progress``; done: ``completed`` if it was in progress) and the ETAs of
-    his remaining visits that day are recomputed from the reported time.
+    (arrived: ``in_progress``; done: ``completed`` if it was in progress; can't finish: a
+    history entry) and the ETAs of his remaining visits that day are recomputed from the
+    reported time.
 
     Done logs his time (``time_entries``, default: the travel leg and the time on site) and
     the ``parts_used`` on the order (dispatch.dispatching.work), in the same transaction."""
@@ -607,6 +616,7 @@ def report_status(session: Session, *, visit_id: int, status: str, at: datetime 
     if visit_is_stale(visit, order):
         raise VisitNotChangeable(f"visit {visit.id} is no longer part of the schedule",
                                  current=visit.status)
+    order_version = order.version
     allowed = VISIT_TRANSITIONS[visit.status]
     if status not in allowed:
         raise VisitTransitionNotAllowed(
@@ -643,7 +653,7 @@ def report_status(session: Session, *, visit_id: int, status: str, at: datetime 
                       note=said)
     session.flush()
     recompute_etas(session, visit=visit, at=when, settings=settings)
-    return visit
+    return Report(visit, order.version != order_version)
 
 
 def recompute_etas(session: Session, *, visit: Visit, at: datetime, settings: Settings) -> None:

@@ -4,8 +4,8 @@ Life of a run: ``queued`` (created by POST /schedule-runs) -> ``running`` (a wor
 it; ``progress`` and ``heartbeat_at`` are written every :data:`HEARTBEAT_S`) -> ``done``
 (a proposed plan waits for review) -> ``published`` or ``discarded``. Off the main road:
 ``failed`` (an error, a plan the validator rejects, or a worker lost: a running run whose
-heartbeat is older than ``stale_after`` -- :data:`STALE_AFTER` unless the setting
-``run_stale_after_s`` says otherwise -- is failed whenever runs are read) and ``cancelled``.
+heartbeat is older than ``stale_after`` -- the setting ``run_stale_after_s``, whose default
+is :data:`STALE_AFTER` -- is failed whenever runs are read) and ``cancelled``.
 
 :func:`execute_run` is the job: it takes a sessionmaker, the run id and a clock, and knows
 nothing of FastAPI, so the embedded :class:`JobRunner` (a thread pool owned by the app)
@@ -44,9 +44,9 @@ from solver.validate import validate
 log = logging.getLogger("tecnico.scheduling")
 
 HEARTBEAT_S = 1.0
-# A running run that has not beaten for this long lost its worker (a killed process, a
-# crashed thread): 30 heartbeats, far above any pause of a healthy worker.
-STALE_AFTER = timedelta(seconds=30)
+# A running run that has not beaten for this long lost its worker: the default of the setting
+# ``run_stale_after_s`` (its one source), for callers without settings.
+STALE_AFTER = timedelta(seconds=Settings.model_fields["run_stale_after_s"].default)
 # A queued run no worker has taken in this long will not be taken (the process that held
 # it in its queue is gone).
 QUEUED_STALE_AFTER = timedelta(minutes=30)

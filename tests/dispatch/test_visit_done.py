@@ -3,7 +3,10 @@ order, priced like any time entry and part line, all or nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import copy
+import threading
+import time
 from dataclasses import dataclass
 from decimal import Decimal as D
 from typing import Any
@@ -41,11 +44,12 @@ def _report(client, headers, visit_id: int, status: str, at: str | None = None, 
     return client.post(f"/visits/{visit_id}/status", headers=headers, json=body)
 
 
-def _stop(client, session, auth, clock, *, contract: bool = False, item=None) -> Stop:
-    """The world's technician (labour R$ 354/h) arrived at 09:05 at a stop planned for 09:00
-    after a 20 min, 8.4 km leg; the order carries 2 x the world's product (his parts to bring)
-    and, with ``contract``, is under the world's contract (labour and travel included, parts
-    10 % off). The clock stands at 18:00 that day."""
+def _stop(client, session, auth, clock, *, contract: bool = False, item=None,
+          arrive: bool = True) -> Stop:
+    """The world's technician (labour R$ 354/h) arrived (unless not ``arrive``) at 09:05 at
+    a stop planned for 09:00 after a 20 min, 8.4 km leg; the order carries 2 x the world's
+    product (his parts to bring) and, with ``contract``, is under the world's contract (labour
+    and travel included, parts 10 % off). The clock stands at 18:00 that day."""
     w = make_contract_world(session)
     order = make_order(session, service_item=item(w) if item else w.item, status="scheduled",
                        technician_id=w.technician.id, scheduled_start=utc("09:00"),
@@ -58,8 +62,9 @@ def _stop(client, session, auth, clock, *, contract: bool = False, item=None) ->
     session.commit()
     headers = login(session, auth, w.technician)
     clock.current = utc("18:00")
-    res = _report(client, headers, visit.id, "arrived", local("09:05"))
-    assert res.status_code == 200, res.text
+    if arrive:
+        res = _report(client, headers, visit.id, "arrived", local("09:05"))
+        assert res.status_code == 200, res.text
     return Stop(w, order, visit, headers, filter_)
 
 
@@ -73,6 +78,30 @@ def _lines(client, stop: Stop) -> list[dict]:
     res = client.get(f"/orders/{stop.order.id}/lines", headers=stop.headers)
     assert res.status_code == 200, res.text
     return res.json()
+
+
+def _published(app, request) -> tuple[Any, list[tuple[str, dict]]]:
+    """The answer to ``request()`` and what the app published while serving it, heard the way
+    the board's stream hears it (a subscription on its own event loop)."""
+    hub = app.state.events
+    heard: list[tuple[str, dict]] = []
+
+    async def listen() -> None:
+        with hub.subscribe() as sub:
+            while (event := await sub.next(30)) is not None and event.kind != "test.heard":
+                heard.append((event.kind, event.data))
+
+    thread = threading.Thread(target=lambda: asyncio.run(listen()))
+    thread.start()
+    deadline = time.monotonic() + 30
+    while hub.listeners == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    res = request()
+    # The app publishes after its commit and before it answers: all is ahead of this marker.
+    hub.publish("test.heard")
+    thread.join(30)
+    assert not thread.is_alive()
+    return res, heard
 
 
 def _events(session, order_id: int) -> list[OrderHistory]:
@@ -199,6 +228,38 @@ def test_an_order_without_a_default_labour_type_is_done_and_says_its_time_was_no
     assert "time_not_logged" in [e.event for e in _events(session, stop.order.id)]
     res = _report(client, stop.headers, stop.visit.id, "done", local("10:00"))
     assert res.status_code == 409  # done once
+
+
+def test_each_report_tells_the_board_of_the_visit_and_of_the_order_when_it_changed(
+        client, auth, session, clock, app):
+    stop = _stop(client, session, auth, clock, arrive=False)
+    visit = {"days": ["2026-03-03"], "visit_ids": [stop.visit.id],
+             "technician_ids": [stop.world.technician.id]}
+    order = ("orders.changed", {"days": ["2026-03-03"], "order_ids": [stop.order.id]})
+
+    def report(status: str, at: str) -> tuple[int, list]:
+        res, heard = _published(app, lambda: _report(client, stop.headers, stop.visit.id,
+                                                      status, local(at)))
+        return res.status_code, heard
+
+    # On the way leaves the order as it was; arrived starts it; done logs time, completes it.
+    assert report("on_the_way", "08:50") == (200, [
+        ("visits.changed", visit | {"reason": "on_the_way"})])
+    assert report("arrived", "09:05") == (200, [
+        ("visits.changed", visit | {"reason": "arrived"}), order])
+    assert report("done", "10:20") == (200, [("visits.changed", visit | {"reason": "done"}),
+                                             order])
+    assert report("done", "10:30") == (409, [])  # refused: nothing changed, nothing told
+
+
+def test_cant_finish_tells_the_board_the_order_changed_too(client, auth, session, clock, app):
+    stop = _stop(client, session, auth, clock)
+    res, heard = _published(app, lambda: _report(client, stop.headers, stop.visit.id,
+                                                 "cant_finish", local("10:00")))
+    assert res.status_code == 200, res.text
+    assert [kind for kind, _ in heard] == ["visits.changed", "orders.changed"]
+    assert heard[1][1] == {"days": ["2026-03-03"], "order_ids": [stop.order.id]}
+    assert _events(session, stop.order.id)[-1].event == "visit_cant_finish"
 
 
 def _state(session, stop: Stop) -> tuple:
